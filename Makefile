@@ -1,0 +1,61 @@
+# qrlogin: every entry point installs what it needs first (scripts/install-deps.sh is idempotent).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: all deps run build test lint fmt test-core test-server test-app test-ui test-e2e \
+        bench bundle bundle-test clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+## run: build the desktop app and open it (embedded server unless a config says otherwise)
+run: deps
+	$(CARGO) build -p qrlogin
+	@scripts/run-app.sh target/debug/qrlogin $(ARGS)
+
+build: deps
+	$(CARGO) build --workspace
+
+## test: every tier of DESIGN.md, cheapest first so a cheap failure stops the run early
+test: deps lint test-core test-server test-app test-ui test-e2e
+	@if [[ "$${QRLOGIN_BUNDLE_TEST:-0}" == 1 ]]; then $(MAKE) --no-print-directory bundle-test; fi
+	@echo "make test: all tiers passed"
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+test-core:
+	$(CARGO) test -p qrlogin-core
+
+test-server:
+	$(CARGO) test -p qrlogin-server --all-features
+
+test-app:
+	$(CARGO) test -p qrlogin
+
+test-ui:
+	node --test ui/tests/
+
+test-e2e:
+	@scripts/e2e.sh
+
+bench: deps
+	@scripts/bench.sh
+
+bundle: deps
+	@scripts/install-deps.sh --bundle
+	@scripts/bundle.sh
+
+bundle-test: bundle
+	@scripts/bundle-test.sh
+
+clean:
+	$(CARGO) clean

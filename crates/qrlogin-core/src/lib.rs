@@ -1,0 +1,19 @@
+//! qrlogin-core: the engine behind "scan with your phone to sign in", with no GUI dependency.
+//!
+//! Data flows one way: server → [`dialect`] (wire JSON to one [`dialect::ScanStatus`]) →
+//! [`session`] (one task per login attempt, emitting [`events::LoginEvent`]s) → a front end.
+
+pub mod clock;
+pub mod config;
+pub mod dialect;
+pub mod discovery;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod media;
+pub mod pkce;
+pub mod profile;
+pub mod qr;
+pub mod secret;
+pub mod session;
+pub mod tips;

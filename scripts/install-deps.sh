@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing qrlogin needs, and only what is missing, so that
+# `make run` and `make test` work on a fresh Debian 12 / Ubuntu 22.04+ machine. Idempotent: a
+# second run changes nothing and takes about a second.
+#
+#   scripts/install-deps.sh            build + run + test prerequisites
+#   scripts/install-deps.sh --bundle   also what `make bundle` needs (rpm tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_bundle=0
+[[ ${1:-} == --bundle ]] && want_bundle=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------------------------
+# Build: WebKitGTK 4.1 and GTK 3 headers (tauri 2), a C toolchain, pkg-config.
+# Run/test: Xvfb (headless display), WebKitWebDriver (end-to-end), a D-Bus session bus, fonts
+# with CJK glyphs (zh-CN tips), xauth for xvfb-run.
+apt_pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev
+          webkit2gtk-driver xvfb xauth dbus dbus-x11 fonts-noto-cjk fonts-dejavu-core
+          ca-certificates curl)
+((want_bundle)) && apt_pkgs+=(rpm dpkg-dev fakeroot)
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for p in "${apt_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    say "installing system packages: ${missing[*]}"
+    sudo_cmd=()
+    [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+else
+  cat >&2 <<'MSG'
+This is not a Debian-family system. Install by hand, then run make again:
+  - Rust (rustup), Node.js 18+ with npm
+  - WebKitGTK 4.1 and GTK 3 development files (Fedora: webkit2gtk4.1-devel gtk3-devel;
+    Arch: webkit2gtk-4.1 gtk3), a C compiler and pkg-config
+  - for tests: Xvfb, WebKitWebDriver (Fedora: webkit2gtk4.1-devel ships it; Arch: webkit2gtk-4.1)
+MSG
+fi
+
+# --- Rust ------------------------------------------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1; then
+  [[ -x $HOME/.cargo/bin/cargo ]] && export PATH=$HOME/.cargo/bin:$PATH
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust from https://rustup.rs (rustup, stable toolchain) and run make again" >&2
+  exit 1
+fi
+for comp in rustfmt clippy; do
+  if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null 2>&1 && { say "adding rust component $comp"; rustup component add "$comp"; }
+  fi
+done
+
+# --- tauri-driver (end-to-end tests drive the real app through it) ---------------------------
+if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x $HOME/.cargo/bin/tauri-driver ]]; then
+  say "installing tauri-driver (cargo install, about a minute)"
+  cargo install tauri-driver --locked --quiet
+fi
+
+# --- npm: the Tauri CLI (prebuilt binary from the registry) and the UI test tools -------------
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm not found: install Node.js 18+ and npm, then run make again" >&2
+  exit 1
+fi
+if [[ ! -d node_modules/@tauri-apps/cli || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "installing npm packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
