@@ -1,6 +1,106 @@
-//! The desktop shell: wires qrlogin-core to a Tauri window. No protocol logic lives here.
+//! The desktop shell: wires qrlogin-core and the embedded qrlogin-server to a Tauri window.
+//! No protocol logic lives here; the UI in ../ui only renders what the core reports.
+
+pub mod after_login;
+pub mod cli;
+pub mod commands;
+pub mod embedded;
+pub mod error;
+pub mod kiosk;
+pub mod logging;
+pub mod login;
+pub mod paint_log;
+pub mod persist;
+pub mod settings;
+pub mod state;
+
+use clap::Parser;
+use state::AppState;
+use tauri::{Manager, Runtime};
+
+/// The app, written once and generic over the runtime so that tests build it on the mock runtime.
+pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    let kiosk = state.config.kiosk.enabled;
+    builder
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::restore_session,
+            commands::start_login,
+            commands::cancel_login,
+            commands::sign_out,
+            commands::demo_credentials,
+            commands::set_lan,
+            commands::set_lang,
+            commands::ui_painted,
+        ])
+        .setup(move |app| {
+            if kiosk {
+                if let Some(window) = app.get_webview_window("main") {
+                    kiosk::apply(&window);
+                }
+            }
+            Ok(())
+        })
+        .on_window_event(move |window, event| {
+            // A kiosk must not be closed from its own window (Alt+F4, a stray click).
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if kiosk {
+                    api.prevent_close();
+                    let _ = window.set_focus();
+                }
+            }
+        })
+}
+
 pub fn run() {
-    tauri::Builder::default()
-        .run(tauri::generate_context!())
-        .expect("error while running qrlogin");
+    let cli = cli::Cli::parse();
+    // Config problems are reported before any window opens, with the key and the line.
+    let settings = match settings::resolve(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("qrlogin: {e}");
+            std::process::exit(2);
+        }
+    };
+    let _log_guard = logging::init(&settings.log_dir);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), kiosk = settings.config.kiosk.enabled, "starting");
+
+    let state = AppState::new(settings.config, settings.tips, settings.lang);
+    // Registered first, as the plugin asks: a second start hands over to the first and exits.
+    let builder = tauri::Builder::default().plugin(tauri_plugin_single_instance::init(
+        |app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        },
+    ));
+    let kiosk = state.config.kiosk.enabled;
+    let app = build_app(builder, state)
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("qrlogin: could not start the window: {e}");
+            std::process::exit(1);
+        });
+    app.run(move |handle, event| match event {
+        tauri::RunEvent::ExitRequested { api, code: None, .. } if kiosk => {
+            api.prevent_exit();
+        }
+        tauri::RunEvent::Exit => {
+            // Stop the embedded server so that held long-polls are answered and SQLite is closed.
+            let state = handle.state::<AppState>();
+            state.replace_login(None);
+            tauri::async_runtime::block_on(async {
+                if let Some(backend) = state.backend.lock().await.take() {
+                    if let Some(embedded) = backend.embedded {
+                        embedded.shutdown().await;
+                    }
+                }
+            });
+        }
+        _ => {}
+    });
 }

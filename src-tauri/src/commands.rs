@@ -1,0 +1,287 @@
+//! The commands the UI calls (through ui/bridge.js only). Each is thin: it asks the core or the
+//! embedded server and hands back plain data. Generic over the runtime so that tests run them on
+//! Tauri's mock runtime.
+
+use crate::after_login::{self, AfterLogin};
+use crate::embedded::Embedded;
+use crate::error::AppError;
+use crate::login::{self, Backend};
+use crate::persist::{self, Remembered};
+use crate::state::AppState;
+use qrlogin_core::events::LoginEvent;
+use qrlogin_core::profile::Profile;
+use qrlogin_core::session::LoginSession;
+use qrlogin_core::tips::Lang;
+use serde::Serialize;
+use std::sync::Arc;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskInfo {
+    pub enabled: bool,
+    pub idle_sign_out_secs: u64,
+    pub warn_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    pub embedded: bool,
+    pub lan: bool,
+    pub url: String,
+    pub dialect: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub lang: String,
+    pub kiosk: KioskInfo,
+    pub server: ServerInfo,
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// Makes sure there is a backend: starts the embedded server on first use when no server is
+/// configured. Lazy, so that a window can paint before the server is up.
+pub async fn ensure_backend<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+) -> Result<(), AppError> {
+    let mut slot = state.backend.lock().await;
+    if slot.is_some() {
+        return Ok(());
+    }
+    let config = &state.config;
+    let dialect = login::dialect_of(config);
+    let backend = if config.server.url.trim().is_empty() {
+        let data_dir = app.path().app_data_dir()?;
+        let embedded = Embedded::start(&data_dir, config.server.lan, config.server.port).await?;
+        let client = login::client_for_embedded(config, &embedded, state.lang())?;
+        Backend { client: Arc::new(client), embedded: Some(embedded), dialect }
+    } else {
+        let client = login::client_for_remote(config, state.lang())?;
+        Backend { client: Arc::new(client), embedded: None, dialect }
+    };
+    *slot = Some(backend);
+    Ok(())
+}
+
+async fn info_of(state: &AppState) -> AppInfo {
+    let backend = state.backend.lock().await;
+    let k = &state.config.kiosk;
+    let (embedded, lan, url, dialect) = match backend.as_ref() {
+        Some(b) => (
+            b.embedded.is_some(),
+            b.embedded.as_ref().map(|e| e.lan).unwrap_or(false),
+            b.server_url(),
+            b.dialect.as_str().to_string(),
+        ),
+        None => (false, false, String::new(), String::new()),
+    };
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        lang: state.lang().as_tag().into(),
+        kiosk: KioskInfo {
+            enabled: k.enabled,
+            idle_sign_out_secs: k.idle_sign_out_secs,
+            warn_secs: k.warn_secs,
+        },
+        server: ServerInfo { embedded, lan, url, dialect },
+        demo: embedded,
+    }
+}
+
+#[tauri::command]
+pub async fn app_info<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<AppInfo, AppError> {
+    ensure_backend(&app, &state).await?;
+    Ok(info_of(&state).await)
+}
+
+/// The remembered session, if its token is still good. A token the server rejects is forgotten;
+/// a server that cannot be reached right now falls back to the token's own expiry, so a kiosk
+/// on a flaky network does not sign people out.
+#[tauri::command]
+pub async fn restore_session<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Option<Profile>, AppError> {
+    ensure_backend(&app, &state).await?;
+    let Some(saved) = persist::load(&app) else { return Ok(None) };
+    let client = {
+        let backend = state.backend.lock().await;
+        let Some(b) = backend.as_ref() else { return Ok(None) };
+        if b.app_id() != saved.app_id || (b.embedded.is_none() && b.server_url() != saved.server) {
+            tracing::info!("the saved session belongs to another server or app; not restoring it");
+            return Ok(None);
+        }
+        b.client.clone()
+    };
+    let token = qrlogin_core::secret::Secret::new(saved.token.clone());
+    match client.check_token(&token).await {
+        Ok(profile) => Ok(Some(profile)),
+        Err(e) if e.retryable() => {
+            let now = now_ms();
+            if saved.expires_at.map(|t| t > now).unwrap_or(false) {
+                tracing::warn!(error = %e, "server unreachable; trusting the saved session until it expires");
+                Ok(Some(saved.profile))
+            } else {
+                Ok(None)
+            }
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "the saved session is no longer valid; forgetting it");
+            persist::clear(&app)?;
+            Ok(None)
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn start_login<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    on_event: Channel<LoginEvent>,
+) -> Result<(), AppError> {
+    ensure_backend(&app, &state).await?;
+    let (client, app_id, server) = {
+        let backend = state.backend.lock().await;
+        let b = backend.as_ref().ok_or_else(|| AppError::Server("no server".into()))?;
+        (b.client.clone(), b.app_id(), b.server_url())
+    };
+    let opts = login::session_options(&state.config, &state.tips, state.lang());
+    let action = AfterLogin::parse(&state.config.login.after_login);
+    let command = state.config.login.command.clone();
+    let handle = app.clone();
+    let sink = move |event: LoginEvent| {
+        if let LoginEvent::LoggedIn { profile, session, .. } = &event {
+            let remembered = Remembered {
+                server: server.clone(),
+                app_id: app_id.clone(),
+                token: session.token.expose().to_string(),
+                expires_at: session.expires_at,
+                profile: profile.clone(),
+            };
+            if let Err(e) = persist::save(&handle, &remembered) {
+                tracing::error!(error = %e, "could not remember the session");
+            }
+            tracing::info!(user = %profile.id, "signed in");
+            after_login::run(
+                &handle,
+                action,
+                profile,
+                &session.token,
+                session.redirect_url.as_deref(),
+                &command,
+            );
+        }
+        if let Err(e) = on_event.send(event) {
+            tracing::debug!(error = %e, "the window is gone; dropping a login event");
+        }
+    };
+    let session = LoginSession::start(client, opts, sink);
+    state.replace_login(Some(session));
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn cancel_login(state: State<'_, AppState>) -> Result<(), AppError> {
+    state.replace_login(None);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn sign_out<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), AppError> {
+    state.replace_login(None);
+    persist::clear(&app)?;
+    tracing::info!("signed out");
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn demo_credentials(state: State<'_, AppState>) -> Result<DemoCredentials, AppError> {
+    let backend = state.backend.lock().await;
+    let demo = backend
+        .as_ref()
+        .and_then(|b| b.embedded.as_ref())
+        .map(|e| e.demo.clone())
+        .ok_or_else(|| AppError::NotAvailable("the demo account exists only on the embedded server".into()))?;
+    Ok(DemoCredentials { username: demo.username, password: demo.password })
+}
+
+#[tauri::command]
+pub async fn set_lan<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<AppInfo, AppError> {
+    ensure_backend(&app, &state).await?;
+    state.replace_login(None);
+    {
+        let mut slot = state.backend.lock().await;
+        let Some(backend) = slot.take() else {
+            return Err(AppError::Server("no server".into()));
+        };
+        let Backend { embedded, client, dialect } = backend;
+        let Some(embedded) = embedded else {
+            *slot = Some(Backend { client, embedded: None, dialect });
+            return Err(AppError::NotAvailable("the LAN switch is for the embedded server".into()));
+        };
+        let moved = match embedded.set_lan(enabled, state.config.server.port).await {
+            Ok(m) => m,
+            Err(e) => {
+                // The old listener is gone; come back on loopback so the window keeps working.
+                let data_dir = app.path().app_data_dir()?;
+                let fallback = Embedded::start(&data_dir, false, state.config.server.port).await?;
+                let client = login::client_for_embedded(&state.config, &fallback, state.lang())?;
+                *slot = Some(Backend { client: Arc::new(client), embedded: Some(fallback), dialect });
+                return Err(e);
+            }
+        };
+        let client = login::client_for_embedded(&state.config, &moved, state.lang())?;
+        *slot = Some(Backend { client: Arc::new(client), embedded: Some(moved), dialect });
+    }
+    Ok(info_of(&state).await)
+}
+
+#[tauri::command]
+pub async fn set_lang(state: State<'_, AppState>, lang: String) -> Result<(), AppError> {
+    let lang = Lang::parse(&lang).ok_or_else(|| AppError::Config(format!("unknown language {lang:?}: use zh-CN or en")))?;
+    state.set_lang(lang);
+    let mut backend = state.backend.lock().await;
+    if let Some(b) = backend.as_mut() {
+        b.client = Arc::new(b.client.with_lang(lang));
+    }
+    Ok(())
+}
+
+/// The page reports paints here so that benchmarks can measure start-to-QR and confirm-to-profile
+/// on one monotonic clock; the log records them too.
+#[tauri::command]
+pub fn ui_painted(state: State<'_, AppState>, what: String) {
+    let since_start = state.started.elapsed();
+    tracing::info!(what = %what, ms = since_start.as_secs_f64() * 1000.0, "painted");
+    crate::paint_log::record(&what);
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
