@@ -1,0 +1,303 @@
+// Wiring: talks to the shell through bridge.js, folds LoginEvents into the view (render.js) and
+// owns everything with time in it: the countdown tick, the retry countdown, the kiosk idle timer.
+
+import * as realBridge from './bridge.js';
+import { normalizeLang, t, LANGS } from './i18n.js';
+import {
+  initialView, applyEvent, profileView, render, applyChrome,
+  finishCrossFade, clearPreviousQr,
+} from './render.js';
+
+const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'touchstart', 'wheel'];
+
+/**
+ * Starts the app on `doc`. `bridge` defaults to the real one; tests and the preview page pass the
+ * same module after installing a fake window.__TAURI__. Returns a handle for tests.
+ */
+export function startApp(doc, { bridge = realBridge } = {}) {
+  const win = doc.defaultView;
+  const $ = (id) => doc.getElementById(id);
+  let view = initialView(normalizeLang(win?.navigator?.language));
+  let info = null;
+  let loginSeq = 0; // events from an older channel (a restarted login) are ignored
+  let tick = null;
+  const kiosk = { enabled: false, idleMs: 0, warnMs: 0, idleTimer: null, warnTimer: null, deadline: 0 };
+
+  function update(next) {
+    const wasState = view.state;
+    view = next;
+    render(doc, view);
+    syncTicker();
+    syncKiosk(wasState);
+    focusPrimaryAction(wasState);
+  }
+
+  // ---- login ---------------------------------------------------------------------------------
+
+  /** Starts a fresh attempt. Older channels keep their callbacks but are muted by `seq`. */
+  async function beginLogin() {
+    const seq = ++loginSeq;
+    update({ ...initialView(view.lang) });
+    try {
+      await bridge.startLogin((event) => {
+        if (seq === loginSeq) onEvent(event);
+      });
+    } catch (err) {
+      if (seq !== loginSeq) return;
+      // The shell refused to start (config error, …): show it like a failed attempt, with a retry.
+      update(applyEvent(view, { event: 'failed', data: {
+        kind: err?.kind ?? 'config', message: err?.message ?? String(err), retryable: true, tipHtml: '', retryTipHtml: '' } }));
+    }
+  }
+
+  function onEvent(event) {
+    update(applyEvent(view, event));
+    if (event?.event === 'loggedIn') painted('profile');
+  }
+
+  /** Tells the shell something was painted: rAF runs before paint, the timeout right after it. */
+  function painted(what) {
+    const raf = win?.requestAnimationFrame?.bind(win) ?? ((fn) => setTimeout(fn, 16));
+    raf(() => setTimeout(() => { bridge.uiPainted(what).catch(() => {}); }, 0));
+  }
+
+  // ---- timers: QR countdown and "retrying in N s" ---------------------------------------------
+
+  function syncTicker() {
+    const needed = (view.state === 'waiting' && view.qr) || view.retrying;
+    if (needed && !tick) {
+      tick = setInterval(() => {
+        render(doc, view); // moves the ring and the retry note; idempotent, so cheap
+        if (!((view.state === 'waiting' && view.qr) || view.retrying)) syncTicker();
+      }, 1000);
+    } else if (!needed && tick) {
+      clearInterval(tick);
+      tick = null;
+    }
+  }
+
+  // ---- kiosk idle sign-out --------------------------------------------------------------------
+
+  function syncKiosk(wasState) {
+    if (!kiosk.enabled) return;
+    if (view.state === 'profile' && wasState !== 'profile') resetIdle();
+    if (view.state !== 'profile') stopIdle();
+  }
+
+  function stopIdle() {
+    clearTimeout(kiosk.idleTimer);
+    clearInterval(kiosk.warnTimer);
+    kiosk.idleTimer = kiosk.warnTimer = null;
+    $('kiosk-warning').hidden = true;
+  }
+
+  /** Any activity while signed in: hide the warning and start the idle period again. */
+  function resetIdle() {
+    stopIdle();
+    if (!kiosk.enabled || view.state !== 'profile') return;
+    kiosk.idleTimer = setTimeout(showKioskWarning, Math.max(0, kiosk.idleMs - kiosk.warnMs));
+  }
+
+  function showKioskWarning() {
+    kiosk.deadline = Date.now() + kiosk.warnMs;
+    $('kiosk-warning').hidden = false;
+    $('status').textContent = t(view.lang, 'kioskWarning', { n: Math.ceil(kiosk.warnMs / 1000) });
+    updateKioskCountdown();
+    kiosk.warnTimer = setInterval(updateKioskCountdown, 1000);
+  }
+
+  function updateKioskCountdown() {
+    const left = Math.max(0, Math.ceil((kiosk.deadline - Date.now()) / 1000));
+    $('kiosk-countdown').textContent = String(left);
+    $('kiosk-warning-text').textContent = t(view.lang, 'kioskWarning', { n: left });
+    if (left <= 0) {
+      stopIdle();
+      doSignOut();
+    }
+  }
+
+  function onActivity() {
+    if (kiosk.enabled && view.state === 'profile') resetIdle();
+  }
+
+  // ---- actions --------------------------------------------------------------------------------
+
+  async function doSignOut() {
+    try {
+      await bridge.signOut();
+    } catch {
+      // The shell forgets the session locally even if the server is unreachable; go on.
+    }
+    await beginLogin();
+  }
+
+  async function copyLink() {
+    const text = view.qr?.text ?? '';
+    const btn = $('copy-link');
+    try {
+      await win.navigator.clipboard.writeText(text);
+      btn.textContent = t(view.lang, 'copied');
+      $('status').textContent = t(view.lang, 'copied');
+      setTimeout(() => { btn.textContent = t(view.lang, 'copyLink'); }, 2000);
+    } catch {
+      // No clipboard permission (some webviews): select the text so Ctrl+C does it.
+      selectText($('link-text'));
+      $('status').textContent = t(view.lang, 'copyManually');
+    }
+  }
+
+  function selectText(el) {
+    const range = doc.createRange();
+    range.selectNodeContents(el);
+    const sel = win.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    el.focus();
+  }
+
+  function toggleLinkPanel() {
+    const panel = $('link-panel');
+    panel.hidden = !panel.hidden;
+    $('cant-scan').setAttribute('aria-expanded', String(!panel.hidden));
+  }
+
+  async function changeLang(lang) {
+    const next = normalizeLang(lang);
+    try {
+      await bridge.setLang(next);
+    } catch {
+      // The chrome still switches; tips follow on the next attempt the shell accepts.
+    }
+    view = { ...view, lang: next };
+    applyChrome(doc, next);
+    render(doc, view);
+    // Tips come from Rust in the attempt's language: a new attempt brings them in the new one.
+    if (view.state !== 'profile') await beginLogin();
+  }
+
+  async function showDemo() {
+    const creds = $('demo-creds');
+    if (!creds.hidden) {
+      creds.hidden = true;
+      $('demo-show').setAttribute('aria-expanded', 'false');
+      return;
+    }
+    try {
+      const { username, password } = await bridge.demoCredentials();
+      $('demo-username').textContent = String(username ?? '');
+      $('demo-password').textContent = String(password ?? '');
+      creds.hidden = false;
+      $('demo-show').setAttribute('aria-expanded', 'true');
+    } catch (err) {
+      $('status').textContent = err?.message ?? String(err);
+    }
+  }
+
+  async function toggleLan(enabled) {
+    const box = $('lan-toggle');
+    box.disabled = true;
+    try {
+      const next = await bridge.setLan(enabled);
+      if (next) applyInfo(next);
+      await beginLogin(); // the QR must carry the new address
+    } catch (err) {
+      box.checked = !enabled; // the switch shows what is true, not what was asked
+      $('status').textContent = err?.message ?? String(err);
+    } finally {
+      box.disabled = false;
+    }
+  }
+
+  /** Moves focus to the button that matters when the one that had it disappeared. */
+  function focusPrimaryAction(wasState) {
+    if (wasState === view.state) return;
+    const active = doc.activeElement;
+    const lost = !active || active === doc.body || active.closest?.('[hidden]');
+    if (!lost) return;
+    if (!$('retry').hidden) $('retry').focus();
+    else if (view.state === 'profile') $('profile-nickname').focus();
+  }
+
+  // ---- start-up -------------------------------------------------------------------------------
+
+  function applyInfo(next) {
+    info = next ?? {};
+    const isKiosk = Boolean(info.kiosk?.enabled);
+    doc.body.classList.toggle('kiosk', isKiosk);
+    kiosk.enabled = isKiosk;
+    kiosk.idleMs = Math.max(1, Number(info.kiosk?.idleSignOutSecs) || 120) * 1000;
+    kiosk.warnMs = Math.min(kiosk.idleMs, Math.max(1, Number(info.kiosk?.warnSecs) || 15) * 1000);
+    $('demo-area').hidden = !info.demo || isKiosk;
+    $('lan-area').hidden = !info.server?.embedded || isKiosk;
+    $('lan-toggle').checked = Boolean(info.server?.lan);
+  }
+
+  function wire() {
+    $('retry').addEventListener('click', () => beginLogin());
+    $('sign-out').addEventListener('click', () => doSignOut());
+    $('cant-scan').addEventListener('click', toggleLinkPanel);
+    $('copy-link').addEventListener('click', copyLink);
+    $('lang').addEventListener('change', (e) => changeLang(e.target.value));
+    $('demo-show').addEventListener('click', showDemo);
+    $('lan-toggle').addEventListener('change', (e) => toggleLan(e.target.checked));
+    $('qr').addEventListener('load', () => {
+      finishCrossFade(doc);
+      // transitionend never comes if the webview skips the transition (hidden window): make sure
+      // the old code cannot stay on top of the new one.
+      setTimeout(() => clearPreviousQr(doc), 600);
+      painted('qr');
+    });
+    $('qr').addEventListener('error', () => clearPreviousQr(doc));
+    $('qr-prev').addEventListener('transitionend', () => clearPreviousQr(doc));
+    for (const type of ACTIVITY_EVENTS) doc.addEventListener(type, onActivity, { capture: true, passive: true });
+  }
+
+  async function boot() {
+    wire();
+    try {
+      applyInfo(await bridge.appInfo());
+    } catch {
+      applyInfo({});
+    }
+    const lang = LANGS.includes(info.lang) ? info.lang : normalizeLang(info.lang ?? view.lang);
+    view = { ...view, lang };
+    applyChrome(doc, lang);
+    render(doc, view);
+
+    let profile = null;
+    try {
+      profile = await bridge.restoreSession();
+    } catch {
+      profile = null; // a broken remembered session is just "not signed in"
+    }
+    if (profile) {
+      update(profileView(view, profile));
+      painted('profile');
+    } else {
+      await beginLogin();
+    }
+  }
+
+  const ready = boot();
+  return {
+    ready,
+    get view() { return view; },
+    beginLogin,
+    dispose() {
+      loginSeq++;
+      stopIdle();
+      if (tick) clearInterval(tick);
+      tick = null;
+      for (const type of ACTIVITY_EVENTS) doc.removeEventListener(type, onActivity, { capture: true });
+    },
+  };
+}
+
+// In the app (and the preview page) start at once; tests import startApp and call it themselves.
+if (typeof document !== 'undefined' && !globalThis.__QRLOGIN_MANUAL_START__) {
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', () => startApp(document), { once: true });
+  } else {
+    startApp(document);
+  }
+}

@@ -1,0 +1,62 @@
+// The one file that touches window.__TAURI__: one async function per shell command
+// (docs/contracts.md §4). Everything else imports these, so tests and the preview page can fake
+// the shell by installing a fake window.__TAURI__ and nothing more.
+
+// Looked up on every call (not cached at import) so a test can install its fake after importing.
+function core() {
+  const tauri = globalThis.window?.__TAURI__ ?? globalThis.__TAURI__;
+  if (!tauri?.core) throw { kind: 'config', message: 'Not running inside the qrlogin app (no Tauri bridge).' };
+  return tauri.core;
+}
+
+function invoke(command, args) {
+  return core().invoke(command, args);
+}
+
+/** `{version, lang, kiosk: {enabled, idleSignOutSecs, warnSecs}, server: {embedded, lan, url, dialect}, demo}` */
+export async function appInfo() {
+  return invoke('app_info');
+}
+
+/** The remembered profile if its token is still good, else null. */
+export async function restoreSession() {
+  return invoke('restore_session');
+}
+
+/**
+ * Starts a login attempt (the shell cancels any attempt in flight). LoginEvents (contracts.md §3)
+ * arrive on a fresh Channel, one call of `onEvent(event)` each.
+ */
+export async function startLogin(onEvent) {
+  const channel = new (core().Channel)();
+  channel.onmessage = onEvent;
+  return invoke('start_login', { onEvent: channel });
+}
+
+export async function cancelLogin() {
+  return invoke('cancel_login');
+}
+
+export async function signOut() {
+  return invoke('sign_out');
+}
+
+/** `{username, password}`; only the embedded demo server has them. */
+export async function demoCredentials() {
+  return invoke('demo_credentials');
+}
+
+/** Returns the new app_info; the caller starts a new login so the QR carries the new address. */
+export async function setLan(enabled) {
+  return invoke('set_lan', { enabled: Boolean(enabled) });
+}
+
+/** `lang` is `zh-CN` or `en`; the next events (tips) come in that language. */
+export async function setLang(lang) {
+  return invoke('set_lang', { lang });
+}
+
+/** `what` is `qr` or `profile`: the shell logs paint times for benchmarks. */
+export async function uiPainted(what) {
+  return invoke('ui_painted', { what });
+}

@@ -1,0 +1,121 @@
+// UI chrome strings in zh-CN and en. Tips are NOT here: they come from Rust (already localized and
+// sanitized), so the wording the server's app configures always wins over ours.
+
+export const LANGS = ['zh-CN', 'en'];
+export const DEFAULT_LANG = 'zh-CN';
+
+const STRINGS = {
+  en: {
+    title: 'Sign in with your phone',
+    step1: 'Open the app on your phone',
+    step2: 'Tap Scan and point it at this code',
+    step3: 'Confirm the sign-in on your phone',
+    cantScan: "Can't scan?",
+    linkHelp: 'Open this link on the phone where you are signed in:',
+    copyLink: 'Copy link',
+    copied: 'Copied',
+    copyManually: 'Link selected: press Ctrl+C to copy it',
+    retry: 'Retry',
+    signOut: 'Sign out',
+    kioskWarning: 'Signing out in {n} s — touch to stay',
+    demoAccount: 'Demo account',
+    demoUsername: 'Username',
+    demoPassword: 'Password',
+    lan: 'Use on phones in this network (LAN)',
+    language: 'Language',
+    expiresIn: 'Expires in {n} s',
+    checkCode: 'Check code: confirm that your phone shows {code}',
+    scannedBy: 'Scanned by {name}',
+    sessionExpires: 'Session expires {time}',
+    retryingIn: 'Retrying in {n} s (attempt {k})',
+    qrAlt: "QR code to sign in. Can't scan? Use the link below.",
+    signedInAs: 'Signed in',
+    username: 'Username',
+    email: 'Email',
+    phone: 'Phone',
+    // Status lines, announced by #status (aria-live="polite").
+    statusLoading: 'Getting a sign-in code…',
+    statusWaiting: 'QR code ready. Scan it with your phone.',
+    statusNewCode: 'A new QR code is shown.',
+    statusScanned: 'Scanned by {name}. Confirm the sign-in on your phone.',
+    statusAuthorized: 'Confirmed. Signing you in…',
+    statusProfile: 'Signed in as {name}.',
+    statusCancelled: 'The sign-in was cancelled on the phone.',
+    statusExpired: 'The QR code expired.',
+    statusRefreshing: 'Getting a new QR code…',
+    statusFailed: 'Sign-in failed.',
+    statusSignedOut: 'Signed out.',
+    someone: 'someone',
+  },
+  'zh-CN': {
+    title: '手机扫码登录',
+    step1: '在手机上打开应用',
+    step2: '点击“扫一扫”，对准此二维码',
+    step3: '在手机上确认登录',
+    cantScan: '无法扫码？',
+    linkHelp: '在已登录的手机上打开此链接：',
+    copyLink: '复制链接',
+    copied: '已复制',
+    copyManually: '链接已选中，请按 Ctrl+C 复制',
+    retry: '重试',
+    signOut: '退出登录',
+    kioskWarning: '{n} 秒后将退出登录，轻触屏幕以继续使用',
+    demoAccount: '演示账号',
+    demoUsername: '用户名',
+    demoPassword: '密码',
+    lan: '允许同一局域网内的手机使用（LAN）',
+    language: '语言',
+    expiresIn: '{n} 秒后过期',
+    checkCode: '校验码：请确认手机上显示的是 {code}',
+    scannedBy: '{name} 已扫码',
+    sessionExpires: '登录有效期至 {time}',
+    retryingIn: '{n} 秒后重试（第 {k} 次）',
+    qrAlt: '用于登录的二维码。无法扫码？请使用下方的链接。',
+    signedInAs: '已登录',
+    username: '用户名',
+    email: '邮箱',
+    phone: '手机号',
+    statusLoading: '正在获取二维码…',
+    statusWaiting: '二维码已就绪，请用手机扫码。',
+    statusNewCode: '二维码已刷新。',
+    statusScanned: '{name} 已扫码，请在手机上确认登录。',
+    statusAuthorized: '已确认，正在登录…',
+    statusProfile: '已登录：{name}。',
+    statusCancelled: '已在手机上取消登录。',
+    statusExpired: '二维码已过期。',
+    statusRefreshing: '正在刷新二维码…',
+    statusFailed: '登录失败。',
+    statusSignedOut: '已退出登录。',
+    someone: '用户',
+  },
+};
+
+/** Maps whatever the shell or the OS says ("zh", "zh-Hans-CN", "en-US") onto one we have. */
+export function normalizeLang(lang) {
+  const l = String(lang || '').toLowerCase();
+  if (l.startsWith('zh')) return 'zh-CN';
+  if (l.startsWith('en')) return 'en';
+  return DEFAULT_LANG;
+}
+
+/**
+ * The string `key` in `lang`, with `{name}` placeholders filled from `vars`. Returns plain text:
+ * callers put it in textContent, so a nickname in `vars` can never become markup.
+ */
+export function t(lang, key, vars = {}) {
+  const table = STRINGS[normalizeLang(lang)];
+  const template = table[key] ?? STRINGS.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
+/**
+ * Splits a template around one placeholder, so a live element (a countdown, a bold code) can sit
+ * inside a translated sentence whatever the word order of the language.
+ */
+export function splitAround(lang, key, placeholder) {
+  const text = t(lang, key);
+  const mark = `{${placeholder}}`;
+  const at = text.indexOf(mark);
+  if (at < 0) return [text, ''];
+  return [text.slice(0, at), text.slice(at + mark.length)];
+}
