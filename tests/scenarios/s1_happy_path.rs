@@ -1,0 +1,88 @@
+//! 1. Happy path: QR → scanned (avatar and nickname of the approving user) → profile.
+
+use qrlogin_e2e::server::ServerOptions;
+use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer, TestUser};
+
+/// Against a test server, with a user whose nickname and username we know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_happy_path() {
+    let sc = Scenario::new("s1-happy-path");
+    let server = TestServer::start(ServerOptions::default()).await;
+    let alice = server.add_user("alice", "Alice Liddell").await;
+    let home = AppHome::with_config(&AppConfig::for_server(&server, "v2", "en"));
+    let app = App::launch(&sc, &home, &[]).await;
+
+    let qr = app.wait_qr("1-qr", &[]).await;
+    assert!(
+        qr.starts_with(&format!("{}/s/", server.base_url())),
+        "the QR should hold the approval page link of our server, it holds {qr:?}"
+    );
+    let scan = phone::scan(&qr, &alice).await;
+    super::scanned_shows(&app, "s", &alice.nickname).await;
+    let dimmed = app
+        .exec(
+            "return document.getElementById('qr-box').classList.contains('dimmed');",
+            vec![],
+        )
+        .await;
+    if dimmed != serde_json::json!(true) {
+        app.fail_with("s-2-scanned", "#qr-box is not dimmed once scanned")
+            .await;
+    }
+    // What the phone shows the person before they decide (PROTOCOL §4.3).
+    let page = format!("{:?}", scan.page());
+    assert!(
+        page.contains("qrlogin"),
+        "the approval page should name the requesting app; it shows {page}"
+    );
+    super::confirm_with_window_code(&app, "s", &scan).await;
+    super::profile_shows(&app, "s", &alice).await;
+    app.quit().await;
+}
+
+/// The out-of-box experience: no config at all, the embedded server, and the demo account the
+/// window itself offers (`#demo-show`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_happy_path_embedded_demo() {
+    let sc = Scenario::new("s1-embedded-demo");
+    let home = AppHome::new();
+    let app = App::launch(&sc, &home, &["--lang", "en"]).await;
+
+    let qr = app.wait_qr("1-qr", &[]).await;
+    app.click("demo-show").await;
+    let username = app
+        .wait_text("2-demo", "demo-username", "the demo username", |t| !t.is_empty())
+        .await;
+    let password = app
+        .wait_text("2-demo", "demo-password", "the demo password", |t| !t.is_empty())
+        .await;
+    app.screenshot("2-demo").await;
+    let scan = phone::scan(
+        &qr,
+        &TestUser {
+            username: username.clone(),
+            password,
+            nickname: String::new(),
+        },
+    )
+    .await;
+    app.wait_state("3-scanned", "scanned").await;
+    let nickname = app
+        .wait_text("3-scanned", "scanned-name", "the demo user's name", |t| {
+            !t.is_empty()
+        })
+        .await;
+    super::scanned_shows(&app, "3", &nickname).await;
+    super::confirm_with_window_code(&app, "3", &scan).await;
+    super::profile_shows(
+        &app,
+        "4",
+        &TestUser {
+            username,
+            password: String::new(),
+            nickname,
+        },
+    )
+    .await;
+    app.quit().await;
+}
