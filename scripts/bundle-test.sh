@@ -103,6 +103,10 @@ for f in /usr/bin/qrlogin /usr/bin/qrlogin-server; do [[ -x $f ]] || fail "$f is
 desktop=/usr/share/applications/qrlogin.desktop
 [[ -f $desktop ]] || fail "no desktop entry $desktop"
 grep -qx 'Exec=qrlogin' "$desktop" && grep -qx 'Icon=qrlogin' "$desktop" || fail "$desktop: wrong Exec or Icon"
+if ! command -v desktop-file-validate >/dev/null && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends desktop-file-utils \
+    >/dev/null 2>&1 || true
+fi
 if command -v desktop-file-validate >/dev/null; then
   desktop-file-validate "$desktop" || fail "$desktop does not validate"
 fi

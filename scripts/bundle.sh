@@ -36,7 +36,10 @@ fi
 # --- the desktop app: .deb and .rpm through the Tauri CLI ----------------------------------------
 say "qrlogin $app_version: tauri build --bundles deb,rpm (release; several minutes on 2 cores)"
 t=$SECONDS
-npx --no-install tauri build --ci --bundles deb,rpm 2>&1 | grep -v '^npm warn' || die "tauri build failed"
+# The version comes from the workspace (Cargo.toml), passed explicitly so that the packages carry
+# it whatever tauri.conf.json's own "version" says.
+npx --no-install tauri build --ci --bundles deb,rpm --config "{\"version\":\"$app_version\"}" 2>&1 |
+  grep -v '^npm warn' || die "tauri build failed"
 app_secs=$((SECONDS - t))
 app_deb=$target_dir/release/bundle/deb/qrlogin_${app_version}_${deb_arch}.deb
 app_rpm=$(ls -t "$target_dir"/release/bundle/rpm/qrlogin-"${app_version}"-*."$rpm_arch".rpm 2>/dev/null | head -1 || true)
@@ -80,8 +83,19 @@ for deb in "$out"/*.deb; do
   printf '\n\033[1m--- dpkg-deb -I %s\033[0m\n' "$(basename "$deb")"
   sed -n '/^ Package:/,$p' <<<"$info"
 done
-grep -q 'libwebkit2gtk-4.1-0' <<<"$(dpkg-deb -f "$out/$(basename "$app_deb")" Depends)" ||
-  die "the app .deb does not depend on libwebkit2gtk-4.1-0"
+app_depends=$(dpkg-deb -f "$out/$(basename "$app_deb")" Depends)
+for d in libwebkit2gtk-4.1-0 libgtk-3-0; do
+  grep -q "$d" <<<"$app_depends" || die "the app .deb does not depend on $d"
+done
+# What the binary links against, for comparison (everything there comes with WebKitGTK/GTK).
+if command -v dpkg-shlibdeps >/dev/null; then
+  shl=$(mktemp -d)
+  mkdir -p "$shl/debian"
+  printf 'Source: qrlogin\n\nPackage: qrlogin\nArchitecture: any\n' >"$shl/debian/control"
+  printf '\nqrlogin binary, dpkg-shlibdeps: %s\n' \
+    "$(cd "$shl" && dpkg-shlibdeps -O -e "$target_dir/release/qrlogin" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')"
+  rm -rf "$shl"
+fi
 for rpmf in "$out"/*.rpm; do
   info=$(rpm -qip "$rpmf" 2>/dev/null)
   check_fields "$rpmf" "$info" "${rpm_fields[@]}"
