@@ -1,1 +1,325 @@
-//! (to be written)
+//! HTTP with the engine's limits: connect timeout 5 s, request timeout 10 s (long-poll: wait + 5 s),
+//! replies over 1 MiB rejected while streaming. A [`Transport`] trait lets tests script replies.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::error::CoreError;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Added to a long-poll's `wait` so the server's own answer at the end of the wait arrives in time.
+pub const LONG_POLL_MARGIN: Duration = Duration::from_secs(5);
+pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+pub fn user_agent() -> String {
+    format!(
+        "qrlogin/{} (+https://github.com/qrlogin/qrlogin)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The limits every request obeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub long_poll_margin: Duration,
+    pub max_reply_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connect_timeout: CONNECT_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            long_poll_margin: LONG_POLL_MARGIN,
+            max_reply_bytes: MAX_REPLY_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// The timeout of one request; a long-poll that may be held `wait` gets `wait + margin`.
+    pub fn timeout_for(&self, long_poll_wait: Option<Duration>) -> Duration {
+        match long_poll_wait {
+            Some(w) => w + self.long_poll_margin,
+            None => self.request_timeout,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// One request, ready to send.
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: url::Url,
+    pub headers: Vec<(String, String)>,
+    /// A JSON body, already serialized.
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of a query parameter.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.url
+            .query_pairs()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        self.body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok())
+    }
+}
+
+/// Debug output hides credentials: `Authorization` headers and PKCE verifiers never reach a log.
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case("authorization") {
+                    (n.as_str(), "***")
+                } else {
+                    (n.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        let mut url = self.url.clone();
+        let pairs: Vec<(String, String)> = self
+            .url
+            .query_pairs()
+            .map(|(n, v)| {
+                let v = if n == "codeVerifier" { "***".into() } else { v };
+                (n.into_owned(), v.into_owned())
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &url.as_str())
+            .field("headers", &headers)
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A complete reply (the body is already read, within the size limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    /// `Retry-After`, when the server sent one we could read.
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self {
+            status,
+            retry_after: None,
+            body: value.to_string().into_bytes(),
+        }
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Sends one request and reads the whole reply. The engine applies the request's timeout around
+/// every call too, so a transport that never answers still ends.
+pub trait Transport: Send + Sync {
+    fn send(&self, req: HttpRequest) -> BoxFuture<'_, Result<HttpReply, CoreError>>;
+}
+
+/// The production transport.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    max_reply_bytes: usize,
+}
+
+impl ReqwestTransport {
+    pub fn new(client: reqwest::Client, limits: &Limits) -> Self {
+        Self {
+            client,
+            max_reply_bytes: limits.max_reply_bytes,
+        }
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+/// The one place the engine's reqwest client is configured.
+pub fn build_client(limits: &Limits) -> Result<reqwest::Client, CoreError> {
+    reqwest::Client::builder()
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.request_timeout)
+        .user_agent(user_agent())
+        // Authing never redirects these calls; a few hops cover a proxy, more is a loop.
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| CoreError::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+impl Transport for ReqwestTransport {
+    fn send(&self, req: HttpRequest) -> BoxFuture<'_, Result<HttpReply, CoreError>> {
+        Box::pin(async move {
+            let method = match req.method {
+                Method::Get => reqwest::Method::GET,
+                Method::Post => reqwest::Method::POST,
+            };
+            let timeout = req.timeout;
+            let mut builder = self.client.request(method, req.url).timeout(timeout);
+            for (name, value) in &req.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            if let Some(body) = req.body {
+                builder = builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body);
+            }
+            let resp = builder.send().await.map_err(|e| map_reqwest(e, timeout))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, crate::clock::system_now_ms()));
+            let body = read_capped(resp, self.max_reply_bytes, timeout).await?;
+            Ok(HttpReply {
+                status,
+                retry_after,
+                body,
+            })
+        })
+    }
+}
+
+fn map_reqwest(e: reqwest::Error, timeout: Duration) -> CoreError {
+    if e.is_timeout() {
+        CoreError::Timeout(timeout)
+    } else if e.is_builder() {
+        CoreError::Config(format!("invalid request: {e}"))
+    } else {
+        // Include the source chain: "error sending request" alone says nothing.
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        CoreError::Network(msg)
+    }
+}
+
+/// Reads a body chunk by chunk and stops at `max` bytes, so a huge or endless reply costs at most
+/// `max` bytes of memory.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, CoreError> {
+    if resp.content_length().is_some_and(|len| len > max as u64) {
+        return Err(CoreError::TooLarge { limit: max });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| map_reqwest(e, timeout))? {
+        if body.len() + chunk.len() > max {
+            return Err(CoreError::TooLarge { limit: max });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let at_ms = i64::try_from(date.unix_timestamp_nanos() / 1_000_000).ok()?;
+    Some(Duration::from_millis(
+        u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("7", 0), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 ", 0), Some(Duration::ZERO));
+        // Wed, 21 Oct 2015 07:28:00 GMT = 1445412480 s
+        let now = 1_445_412_470_000;
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(parse_retry_after("soon", 0), None);
+        assert_eq!(parse_retry_after("-3", 0), None);
+    }
+
+    #[test]
+    fn long_poll_timeout_is_wait_plus_margin() {
+        let l = Limits::default();
+        assert_eq!(l.timeout_for(None), Duration::from_secs(10));
+        assert_eq!(
+            l.timeout_for(Some(Duration::from_secs(25))),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let req = HttpRequest {
+            method: Method::Post,
+            url: url::Url::parse("http://h/x?random=abc&codeVerifier=topsecret").unwrap(),
+            headers: vec![("Authorization".into(), "Basic c2VjcmV0".into())],
+            body: None,
+            timeout: REQUEST_TIMEOUT,
+        };
+        let s = format!("{req:?}");
+        assert!(!s.contains("topsecret") && !s.contains("c2VjcmV0"), "{s}");
+        assert!(s.contains("random=abc"));
+    }
+}

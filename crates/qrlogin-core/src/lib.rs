@@ -17,3 +17,9 @@ pub mod qr;
 pub mod secret;
 pub mod session;
 pub mod tips;
+
+pub use dialect::{DialectId, ScanStatus};
+pub use error::{CoreError, ErrorKind};
+pub use events::LoginEvent;
+pub use profile::{AuthSession, Profile};
+pub use session::{Client, ClientConfig, LoginSession, SessionOptions};
