@@ -1,1 +1,44 @@
-//! (to be written)
+//! qrlogin's reference server: Authing's four QR login API generations, the phone approval page,
+//! users and apps, tokens, and storage behind a trait (SQLite embedded by default).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), qrlogin_server::Error> {
+//! use qrlogin_server::{NewApp, NewUser, OpenOptions, RateLimits, ServeOptions, Server};
+//! let server = Server::open(OpenOptions::new("/tmp/qrlogin-data")).await?;
+//! let app = server.add_app(NewApp { name: "Desktop".into(), ..Default::default() }).await?;
+//! server.add_user(NewUser { username: "alice".into(), password: "pw".into(), ..Default::default() }).await?;
+//! let running = server
+//!     .serve(ServeOptions { listen: "127.0.0.1:0".parse().expect("addr"), public_url: None, rate_limits: RateLimits::default() })
+//!     .await?;
+//! println!("{} serves app {}", running.base_url(), app.app_id);
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod approval;
+pub mod cli;
+mod errors;
+mod gen;
+mod i18n;
+mod ids;
+pub mod longpoll;
+mod media;
+mod model;
+mod ratelimit;
+mod routes;
+mod server;
+mod service;
+pub mod store;
+mod tokens;
+mod web;
+
+#[cfg(feature = "phone-client")]
+pub mod phone;
+
+pub use errors::{ApiError, Error};
+pub use model::{App, QrPayload};
+pub use ratelimit::RateLimits;
+pub use server::{
+    AppCredentials, NewApp, NewUser, OpenOptions, RunningServer, ServeOptions, Server, UserInfo,
+    DB_FILE,
+};

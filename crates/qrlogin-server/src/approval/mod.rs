@@ -1,0 +1,331 @@
+//! The mobile approval page (PROTOCOL.md §4.4): `GET /s/{scanId}` signs the phone in if needed,
+//! marks the session scanned, shows who is asking and offers Confirm / Cancel. Its script calls
+//! the G4 phone endpoint with the session cookie and a CSRF header.
+
+mod page;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use crate::errors::{ApiError, Forbidden};
+use crate::i18n::Lang;
+use crate::ids;
+use crate::model::{now_ms, QrSession, Status, User};
+use crate::ratelimit::Kind;
+use crate::service::constant_time_eq;
+use crate::tokens::TOKEN_TTL_SECS;
+use crate::web::{cookie, csrf_for_session, AppState, CSRF_COOKIE, SESSION_COOKIE};
+use page::{Frame, View};
+
+const PHONE_JS: &str = include_str!("assets/phone.js");
+const PHONE_CSS: &str = include_str!("assets/phone.css");
+
+/// The page's own Content-Security-Policy: nothing inline, nothing foreign, never framed.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+    base-uri 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/s/assets/phone.js", get(script))
+        .route("/s/assets/phone.css", get(style))
+        .route("/s/{scan_id}", get(show))
+        .route("/s/{scan_id}/signin", post(sign_in))
+}
+
+async fn script() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        PHONE_JS,
+    )
+        .into_response()
+}
+
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], PHONE_CSS).into_response()
+}
+
+/// A page response with the page's security headers and, when new, the CSRF cookie.
+fn page_response(status: StatusCode, html: String, set_cookies: Vec<String>) -> Response {
+    let mut resp = (status, axum::response::Html(html)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    for c in set_cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+fn cookie_line(state: &AppState, name: &str, value: &str, max_age: i64) -> String {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+/// The pre-sign-in CSRF token: the cookie's value, or a new one (then also set as a cookie).
+fn csrf_cookie(state: &AppState, headers: &HeaderMap) -> (String, Vec<String>) {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(v) if v.len() >= 32 && v.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            (v.to_owned(), vec![])
+        }
+        _ => {
+            let v = ids::handle();
+            let line = cookie_line(state, CSRF_COOKIE, &v, 3600);
+            (v, vec![line])
+        }
+    }
+}
+
+/// The signed-in user of the page and their session token, from the cookie.
+async fn page_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(User, String)>, ApiError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .server
+        .user_for_token(token)
+        .await?
+        .map(|u| (u, token.to_owned())))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(scan_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_accept_language(&headers);
+    let (pre_csrf, cookies) = csrf_cookie(&state, &headers);
+    let result = show_view(&state, peer, &scan_id, &headers).await;
+    let (status, csrf) = match &result {
+        Ok((view_csrf, _)) => (StatusCode::OK, view_csrf.clone().unwrap_or(pre_csrf)),
+        Err(e) => (error_status(e), pre_csrf),
+    };
+    let frame = Frame {
+        lang,
+        base_path: &state.base_path,
+        csrf: &csrf,
+        scan_id: &scan_id,
+    };
+    match result {
+        Ok((_, owned)) => page_response(status, page::render(&frame, &owned.as_view()), cookies),
+        Err(e) => {
+            let view = View::Error {
+                code: e.code(),
+                message: e.message(lang),
+            };
+            let resp = page_response(status, page::render(&frame, &view), cookies);
+            crate::web::with_retry_after(resp, &e)
+        }
+    }
+}
+
+fn error_status(e: &ApiError) -> StatusCode {
+    match e {
+        ApiError::QrNotFound => StatusCode::NOT_FOUND,
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::QrExpired => StatusCode::GONE,
+        ApiError::ScannedByOther => StatusCode::CONFLICT,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A view with owned data (the borrowed [`View`] is made from it).
+enum OwnedView {
+    SignIn(Option<String>),
+    Approve {
+        app_name: String,
+        user: User,
+        session: QrSession,
+    },
+    Authorized,
+    Cancelled,
+}
+
+impl OwnedView {
+    fn as_view(&self) -> View<'_> {
+        match self {
+            OwnedView::SignIn(error) => View::SignIn {
+                error: error.clone(),
+            },
+            OwnedView::Approve {
+                app_name,
+                user,
+                session,
+            } => View::Approve {
+                app_name,
+                user,
+                requester: session.requester.as_ref(),
+                check_choices: &session.check_choices,
+            },
+            OwnedView::Authorized => View::Authorized,
+            OwnedView::Cancelled => View::Cancelled,
+        }
+    }
+}
+
+/// What the page shows, and the CSRF token of a signed-in page.
+async fn show_view(
+    state: &AppState,
+    peer: SocketAddr,
+    scan_id: &str,
+    headers: &HeaderMap,
+) -> Result<(Option<String>, OwnedView), ApiError> {
+    state.limit(Kind::Poll, peer.ip())?;
+    // Only the public id opens the page; a handle here would let a photo of an Authing QR act.
+    let session = state
+        .server
+        .store()
+        .session_by_scan_id(scan_id)
+        .await?
+        .ok_or(ApiError::QrNotFound)?;
+    let Some((user, token)) = page_user(state, headers).await? else {
+        if session.status_at(now_ms()) == Status::Expired {
+            return Err(ApiError::QrExpired);
+        }
+        return Ok((None, OwnedView::SignIn(None)));
+    };
+    // Opening the page signed in is the scan (PROTOCOL.md §4.4).
+    let session = state.server.scan(&session, &user).await?;
+    let csrf = Some(csrf_for_session(&token));
+    let view = match session.status_at(now_ms()) {
+        Status::Authorized => OwnedView::Authorized,
+        Status::Cancelled => OwnedView::Cancelled,
+        Status::Expired => return Err(ApiError::QrExpired),
+        Status::Pending | Status::Scanned => {
+            let app_name = state
+                .server
+                .store()
+                .get_app(&session.app_id)
+                .await?
+                .map(|a| a.name)
+                .unwrap_or_default();
+            OwnedView::Approve {
+                app_name,
+                user,
+                session,
+            }
+        }
+    };
+    Ok((csrf, view))
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(scan_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let lang = Lang::from_accept_language(&headers);
+    let (pre_csrf, cookies) = csrf_cookie(&state, &headers);
+    let result = async {
+        state.limit(Kind::SignIn, peer.ip())?;
+        // Double submit: a foreign site cannot read our cookie to copy it into its form.
+        let sent_cookie = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+        if sent_cookie.is_empty() || !constant_time_eq(&form.csrf, sent_cookie) {
+            return Err(ApiError::Forbidden(Forbidden::Csrf));
+        }
+        state
+            .server
+            .store()
+            .session_by_scan_id(&scan_id)
+            .await?
+            .ok_or(ApiError::QrNotFound)?;
+        state.server.sign_in(&form.username, &form.password).await
+    }
+    .await;
+    match result {
+        Ok(user) => {
+            let minted = match state.server.mint(
+                &user,
+                state.server.user_pool_id(),
+                &state.public_url,
+                "access",
+            ) {
+                Ok(m) => m,
+                Err(e) => return error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies),
+            };
+            let target = format!("{}/s/{}", state.base_path, scan_id);
+            let mut resp = Redirect::to(&target).into_response();
+            let line = cookie_line(&state, SESSION_COOKIE, &minted.token, TOKEN_TTL_SECS);
+            if let Ok(v) = HeaderValue::from_str(&line) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_CSP),
+            );
+            resp
+        }
+        Err(ApiError::BadCredentials) => {
+            let frame = Frame {
+                lang,
+                base_path: &state.base_path,
+                csrf: &pre_csrf,
+                scan_id: &scan_id,
+            };
+            let html = page::render(
+                &frame,
+                &View::SignIn {
+                    error: Some(ApiError::BadCredentials.message(lang)),
+                },
+            );
+            page_response(StatusCode::UNAUTHORIZED, html, cookies)
+        }
+        Err(e) => error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies),
+    }
+}
+
+fn error_page(
+    state: &AppState,
+    lang: Lang,
+    csrf: &str,
+    scan_id: &str,
+    e: &ApiError,
+    cookies: Vec<String>,
+) -> Response {
+    let frame = Frame {
+        lang,
+        base_path: &state.base_path,
+        csrf,
+        scan_id,
+    };
+    let html = page::render(
+        &frame,
+        &View::Error {
+            code: e.code(),
+            message: e.message(lang),
+        },
+    );
+    let resp = page_response(error_status(e), html, cookies);
+    crate::web::with_retry_after(resp, e)
+}

@@ -1,0 +1,338 @@
+//! The command line of PROTOCOL.md §6 (`app add`, `user add`, `serve`, each `--json` where
+//! stated) plus `app list`, `user list` and `user passwd`. Errors say what to do next.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::{Error, NewApp, NewUser, OpenOptions, QrPayload, RateLimits, ServeOptions, Server};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qrlogin-server",
+    version,
+    about = "qrlogin's reference server: Authing QR login (four API generations), phone approval page, users, apps, tokens"
+)]
+pub struct Cli {
+    /// Directory of the server's state (SQLite file, signing key); created if missing.
+    #[arg(long, env = "QRLOGIN_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage apps (clients of the user pool).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Serve HTTP until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an app; prints its id and secret (the secret is shown only here).
+    Add(AppAddArgs),
+    /// List apps (without secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PayloadArg {
+    Url,
+    AuthingJson,
+}
+
+#[derive(Debug, Args)]
+pub struct AppAddArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_name = "URL")]
+    pub redirect_url: Option<String>,
+    /// Let a browser exchange tickets without the app secret or a PKCE verifier.
+    #[arg(long)]
+    pub allow_client_exchange: bool,
+    /// Return the full user (with a token) from the status poll once authorized.
+    #[arg(long)]
+    pub return_full_user_info: bool,
+    /// QR lifetime in seconds (default 120).
+    #[arg(long, value_name = "S")]
+    pub qr_ttl: Option<u32>,
+    /// Ticket lifetime in seconds (default 300).
+    #[arg(long, value_name = "S")]
+    pub ticket_ttl: Option<u32>,
+    #[arg(long, value_enum, default_value = "url")]
+    pub qr_payload: PayloadArg,
+    /// Show a two-digit check code on the desktop that the phone must pick.
+    #[arg(long)]
+    pub check_code: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add(UserAddArgs),
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password, read from standard input.
+    Passwd {
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input (the only way: never on the command line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input (the only way: never on the command line).
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub nickname: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub photo: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The URL phones reach this server at (what the QR links to); default http://ADDR:PORT.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Turn the per-IP rate limits off (benchmarks on one machine).
+    #[arg(long)]
+    pub no_rate_limits: bool,
+}
+
+/// Parses the process arguments and runs; the binary's `main` is just this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    let data_dir = cli.data_dir.ok_or_else(|| {
+        Error::InvalidInput("say where the data lives: --data-dir DIR (or QRLOGIN_DATA_DIR)".into())
+    })?;
+    let server = Server::open(OpenOptions::new(data_dir)).await?;
+    match cli.command {
+        Command::App { command } => app(&server, command).await,
+        Command::User { command } => user(&server, command).await,
+        Command::Serve(args) => serve(&server, args).await,
+    }
+}
+
+async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
+    match command {
+        AppCommand::Add(a) => {
+            let creds = server
+                .add_app(NewApp {
+                    name: a.name,
+                    redirect_url: a.redirect_url,
+                    allow_client_exchange: a.allow_client_exchange,
+                    return_full_user_info: a.return_full_user_info,
+                    qr_ttl_secs: a.qr_ttl,
+                    ticket_ttl_secs: a.ticket_ttl,
+                    qr_payload: match a.qr_payload {
+                        PayloadArg::Url => QrPayload::Url,
+                        PayloadArg::AuthingJson => QrPayload::AuthingJson,
+                    },
+                    check_code: a.check_code,
+                })
+                .await?;
+            if a.json {
+                println!("{}", json!(creds));
+            } else {
+                println!("appId:      {}", creds.app_id);
+                println!("appSecret:  {}   (shown once; keep it secret)", creds.app_secret);
+                println!("userPoolId: {}", creds.user_pool_id);
+            }
+        }
+        AppCommand::List { json } => {
+            let apps = server.list_apps().await?;
+            if json {
+                println!("{}", json!(apps));
+            } else {
+                for a in apps {
+                    println!(
+                        "{}  {}  qrTtl={}s ticketTtl={}s payload={} checkCode={} clientExchange={} fullUserInfo={}",
+                        a.app_id,
+                        a.name,
+                        a.qr_ttl_secs,
+                        a.ticket_ttl_secs,
+                        a.qr_payload.as_str(),
+                        a.check_code,
+                        a.allow_client_exchange,
+                        a.return_full_user_info
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_password(flag: bool) -> Result<String, Error> {
+    if !flag {
+        return Err(Error::InvalidInput(
+            "pass the password on standard input with --password-stdin".into(),
+        ));
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::InvalidInput(format!("cannot read the password from stdin: {e}")))?;
+    let password = text.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err(Error::InvalidInput(
+            "the password read from standard input is empty".into(),
+        ));
+    }
+    Ok(password)
+}
+
+async fn user(server: &Server, command: UserCommand) -> Result<(), Error> {
+    match command {
+        UserCommand::Add(u) => {
+            let password = read_password(u.password_stdin)?;
+            let info = server
+                .add_user(NewUser {
+                    username: u.username,
+                    password,
+                    nickname: u.nickname,
+                    email: u.email,
+                    phone: u.phone,
+                    photo: u.photo,
+                })
+                .await?;
+            if u.json {
+                println!("{}", json!({"id": info.id, "username": info.username}));
+            } else {
+                println!("added user {} (id {})", info.username, info.id);
+            }
+        }
+        UserCommand::List { json } => {
+            let users = server.list_users().await?;
+            if json {
+                println!("{}", json!(users));
+            } else {
+                for u in users {
+                    println!(
+                        "{}  {}  {}  logins={}",
+                        u.id,
+                        u.username,
+                        u.nickname.as_deref().unwrap_or("-"),
+                        u.logins_count
+                    );
+                }
+            }
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            server.set_password(&username, &password).await?;
+            println!("password of {username} changed");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(server: &Server, args: ServeArgs) -> Result<(), Error> {
+    let rate_limits = if args.no_rate_limits {
+        RateLimits::unlimited()
+    } else {
+        RateLimits::default()
+    };
+    let running = server
+        .serve(ServeOptions {
+            listen: args.listen,
+            public_url: args.public_url,
+            rate_limits,
+        })
+        .await?;
+    println!("qrlogin-server listening on {}", running.base_url());
+    wait_for_stop_signal().await;
+    tracing::info!("stopping");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

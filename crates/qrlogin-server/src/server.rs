@@ -1,0 +1,458 @@
+//! The library face of the crate (docs/contracts.md §2): open a data directory, add apps and
+//! users, and serve HTTP on an address, embedded in another program or from the CLI.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::errors::Error;
+use crate::longpoll::{LocalNotifier, Notifier};
+use crate::model::{now_ms, rfc3339, App, Millis, QrPayload, User};
+use crate::ratelimit::{Limiter, RateLimits};
+use crate::store::{SqliteStore, Store, StoreError};
+use crate::tokens::Keys;
+use crate::{ids, routes};
+
+/// The file the embedded backend keeps in the data directory.
+pub const DB_FILE: &str = "qrlogin.db";
+
+/// Where the server keeps its state.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub data_dir: PathBuf,
+}
+
+impl OpenOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        OpenOptions {
+            data_dir: data_dir.into(),
+        }
+    }
+}
+
+/// A new app; `None` and `false` take Authing's defaults (PROTOCOL.md §3).
+#[derive(Debug, Clone, Default)]
+pub struct NewApp {
+    pub name: String,
+    pub redirect_url: Option<String>,
+    pub allow_client_exchange: bool,
+    pub return_full_user_info: bool,
+    /// QR lifetime, default 120 s.
+    pub qr_ttl_secs: Option<u32>,
+    /// Ticket lifetime, default 300 s.
+    pub ticket_ttl_secs: Option<u32>,
+    pub qr_payload: QrPayload,
+    pub check_code: bool,
+}
+
+/// What a new app is told once: its id, its secret and its pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppCredentials {
+    pub app_id: String,
+    pub app_secret: String,
+    pub user_pool_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub nickname: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub photo: Option<String>,
+}
+
+/// A user as the operator sees it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    pub id: String,
+    pub username: String,
+    pub nickname: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub photo: Option<String>,
+    pub signed_up: String,
+    pub logins_count: i64,
+    pub last_login: Option<String>,
+}
+
+impl From<&User> for UserInfo {
+    fn from(u: &User) -> Self {
+        UserInfo {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            nickname: u.nickname.clone(),
+            email: u.email.clone(),
+            phone: u.phone.clone(),
+            photo: u.photo.clone(),
+            signed_up: rfc3339(u.created_at),
+            logins_count: u.logins_count,
+            last_login: u.last_login.map(rfc3339),
+        }
+    }
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// What `qrContent` links to (`{public_url}/s/{scanId}`); default `http://{local_addr}`.
+    pub public_url: Option<String>,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+/// An open data directory. Cheap to clone.
+#[derive(Clone)]
+pub struct Server {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub keys: Keys,
+    pub user_pool_id: String,
+    /// A hash to verify against when the username is unknown, so that both cases take as long.
+    pub dummy_hash: String,
+}
+
+impl Server {
+    /// Opens (creating if needed) the data directory: its SQLite file, user pool and signing key.
+    pub async fn open(options: OpenOptions) -> Result<Server, Error> {
+        let dir = &options.data_dir;
+        prepare_data_dir(dir)?;
+        let store = SqliteStore::open(&dir.join(DB_FILE))
+            .await
+            .map_err(|e| Error::DataDir {
+                path: dir.clone(),
+                reason: format!("cannot open the database: {e}"),
+            })?;
+        Server::with_store(Arc::new(store), Arc::new(LocalNotifier::new())).await
+    }
+
+    /// Builds a server over any storage backend and notifier (the seam for other backends).
+    pub async fn with_store(
+        store: Arc<dyn Store>,
+        notifier: Arc<dyn Notifier>,
+    ) -> Result<Server, Error> {
+        let user_pool_id = store
+            .meta_get_or_insert("user_pool_id", &ids::object_id())
+            .await?;
+        let seed = store
+            .meta_get_or_insert("signing_key_ed25519", &Keys::generate_seed())
+            .await?;
+        let keys = Keys::from_seed(&seed).map_err(Error::Key)?;
+        let dummy_hash = hash_password("not a password of anyone")?;
+        Ok(Server {
+            inner: Arc::new(Inner {
+                store,
+                notifier,
+                keys,
+                user_pool_id,
+                dummy_hash,
+            }),
+        })
+    }
+
+    pub fn user_pool_id(&self) -> &str {
+        &self.inner.user_pool_id
+    }
+
+    pub async fn add_app(&self, new: NewApp) -> Result<AppCredentials, Error> {
+        let name = new.name.trim();
+        if name.is_empty() {
+            return Err(Error::InvalidInput("the app needs a name".into()));
+        }
+        if matches!(new.qr_ttl_secs, Some(0)) || matches!(new.ticket_ttl_secs, Some(0)) {
+            return Err(Error::InvalidInput("lifetimes must be at least 1 s".into()));
+        }
+        let app = App {
+            app_id: ids::object_id(),
+            app_secret: ids::secret(),
+            name: name.to_owned(),
+            redirect_url: new.redirect_url.filter(|u| !u.is_empty()),
+            allow_client_exchange: new.allow_client_exchange,
+            return_full_user_info: new.return_full_user_info,
+            qr_ttl_secs: new.qr_ttl_secs.unwrap_or(120),
+            ticket_ttl_secs: new.ticket_ttl_secs.unwrap_or(300),
+            qr_payload: new.qr_payload,
+            check_code: new.check_code,
+            created_at: now_ms(),
+        };
+        self.inner.store.insert_app(&app).await?;
+        tracing::info!(app_id = %app.app_id, name = %app.name, "app added");
+        Ok(AppCredentials {
+            app_id: app.app_id,
+            app_secret: app.app_secret,
+            user_pool_id: self.inner.user_pool_id.clone(),
+        })
+    }
+
+    /// Every app, oldest (the pool's default) first. `App::app_secret` is there for embedders.
+    pub async fn list_apps(&self) -> Result<Vec<App>, Error> {
+        Ok(self.inner.store.list_apps().await?)
+    }
+
+    pub async fn add_user(&self, new: NewUser) -> Result<UserInfo, Error> {
+        let username = new.username.trim().to_owned();
+        if username.is_empty() || username.len() > 128 {
+            return Err(Error::InvalidInput(
+                "the username must be 1 to 128 characters".into(),
+            ));
+        }
+        if new.password.is_empty() {
+            return Err(Error::InvalidInput("the password must not be empty".into()));
+        }
+        let hash = hash_password_blocking(new.password).await?;
+        let user = User {
+            id: ids::object_id(),
+            username: username.clone(),
+            password_hash: hash,
+            nickname: non_empty(new.nickname),
+            email: non_empty(new.email),
+            phone: non_empty(new.phone),
+            photo: non_empty(new.photo),
+            created_at: now_ms(),
+            logins_count: 0,
+            last_login: None,
+            last_ip: None,
+        };
+        match self.inner.store.insert_user(&user).await {
+            Ok(()) => {}
+            Err(StoreError::Duplicate) => return Err(Error::DuplicateUsername(username)),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(user_id = %user.id, "user added");
+        Ok(UserInfo::from(&user))
+    }
+
+    pub async fn find_user_by_username(&self, username: &str) -> Result<Option<UserInfo>, Error> {
+        Ok(self
+            .inner
+            .store
+            .find_user_by_username(username)
+            .await?
+            .as_ref()
+            .map(UserInfo::from))
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserInfo>, Error> {
+        Ok(self
+            .inner
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .map(UserInfo::from)
+            .collect())
+    }
+
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), Error> {
+        if password.is_empty() {
+            return Err(Error::InvalidInput("the password must not be empty".into()));
+        }
+        let user = self
+            .inner
+            .store
+            .find_user_by_username(username)
+            .await?
+            .ok_or_else(|| Error::UnknownUser(username.to_owned()))?;
+        let hash = hash_password_blocking(password.to_owned()).await?;
+        if !self.inner.store.set_password_hash(&user.id, &hash).await? {
+            return Err(Error::UnknownUser(username.to_owned()));
+        }
+        tracing::info!(user_id = %user.id, "password changed");
+        Ok(())
+    }
+
+    /// Starts serving; returns once the socket accepts connections.
+    pub async fn serve(&self, options: ServeOptions) -> Result<RunningServer, Error> {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::AddrInUse => Error::AddrInUse {
+                    addr: options.listen,
+                },
+                _ => Error::Bind {
+                    addr: options.listen,
+                    source,
+                },
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: options.listen,
+            source,
+        })?;
+        let base_url = format!("http://{local_addr}");
+        let public_url = match options.public_url {
+            Some(u) => {
+                let parsed = url::Url::parse(u.trim())
+                    .map_err(|e| Error::InvalidInput(format!("public URL {u:?}: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(Error::InvalidInput(format!(
+                        "public URL {u:?} must be http or https"
+                    )));
+                }
+                parsed.as_str().trim_end_matches('/').to_owned()
+            }
+            None => base_url.clone(),
+        };
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state = routes::AppState::new(
+            self.clone(),
+            &public_url,
+            Arc::new(Limiter::new(options.rate_limits)),
+            shutdown_rx.clone(),
+        );
+        let app = routes::router(state);
+        let mut graceful = shutdown_rx.clone();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = graceful.wait_for(|stop| *stop).await;
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "server stopped with an error");
+            }
+        });
+        let purger = tokio::spawn(purge_loop(self.clone(), shutdown_rx));
+        tracing::info!(%base_url, %public_url, "serving");
+        Ok(RunningServer {
+            base_url,
+            local_addr,
+            shutdown_tx,
+            task: Some(task),
+            purger: Some(purger),
+        })
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+}
+
+/// Old sessions are deleted a day after both the QR and its ticket ended.
+async fn purge_loop(server: Server, mut shutdown: watch::Receiver<bool>) {
+    const EVERY: Duration = Duration::from_secs(600);
+    const KEEP_MS: Millis = 24 * 3600 * 1000;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = crate::service::stopped(&mut shutdown) => return,
+        }
+        match server.store().purge_sessions(now_ms() - KEEP_MS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old QR sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "purging old QR sessions failed"),
+        }
+    }
+}
+
+/// A server that is running. Dropping it stops it too, without waiting.
+pub struct RunningServer {
+    base_url: String,
+    local_addr: SocketAddr,
+    shutdown_tx: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    purger: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// `http://IP:PORT`, no trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, answers held long-polls with the current status, waits for in-flight
+    /// requests, then returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_tx.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(purger) = self.purger.take() {
+            let _ = purger.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn prepare_data_dir(dir: &Path) -> Result<(), Error> {
+    let fail = |reason: String| Error::DataDir {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail("exists but is not a directory".into()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create it: {e}")))?;
+    // Probe writability now: SQLite's own error for a read-only directory is obscure.
+    let probe = dir.join(".qrlogin-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail(format!("is not writable: {e}")))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+pub(crate) fn hash_password(password: &str) -> Result<String, Error> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::InvalidInput(format!("cannot hash the password: {e}")))
+}
+
+async fn hash_password_blocking(password: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| Error::InvalidInput(format!("hashing task failed: {e}")))?
+}
+
+/// Argon2id verification, off the async threads (it is slow on purpose).
+pub(crate) async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}

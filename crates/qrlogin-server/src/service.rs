@@ -1,0 +1,545 @@
+//! The QR login operations, independent of any generation's wire format: generate, poll (with
+//! long-poll), scan, confirm, cancel, exchange, sign in. The `gen` and `approval` modules only
+//! parse requests into these calls and render the results.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::errors::{ApiError, Forbidden};
+use crate::ids;
+use crate::model::{
+    now_ms, rfc3339, App, Generation, QrPayload, QrSession, Requester, Status, User,
+};
+use crate::server::{verify_password, Server};
+use crate::store::StoreError;
+use crate::tokens::{Claims, Minted, TOKEN_TTL_SECS};
+
+/// Longest hold of a long-poll (PROTOCOL.md §4.5).
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// What a generate of any generation asks for.
+#[derive(Debug, Default)]
+pub struct GenerateRequest {
+    /// G1's client-made `random`; the server makes one when absent.
+    pub handle: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub requester: Option<Requester>,
+    pub custom_data: Option<Value>,
+    pub ip: Option<IpAddr>,
+}
+
+/// How an exchange proves it may have the user.
+#[derive(Debug, Default)]
+pub struct ExchangeAuth {
+    /// `x-authing-app-id`, when sent.
+    pub header_app_id: Option<String>,
+    /// App id and secret, from `Authorization: Basic` or G4's `client_id`/`client_secret`.
+    pub client: Option<(String, String)>,
+    pub code_verifier: Option<String>,
+}
+
+/// The signed-in result of an exchange.
+pub struct Exchanged {
+    pub user: User,
+    pub access: Minted,
+    pub id_token: String,
+}
+
+impl Server {
+    pub(crate) async fn app_for(&self, app_id: Option<&str>) -> Result<App, ApiError> {
+        let store = self.store();
+        match app_id.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(id) if id != self.user_pool_id() => {
+                store.get_app(id).await?.ok_or(ApiError::UnknownApp)
+            }
+            // The pool id, or nothing: the pool's default app (the first one made).
+            _ => store
+                .list_apps()
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(ApiError::UnknownApp),
+        }
+    }
+
+    pub(crate) async fn generate(
+        &self,
+        generation: Generation,
+        app: &App,
+        req: GenerateRequest,
+        public_url: &str,
+    ) -> Result<QrSession, ApiError> {
+        let code_challenge = match req.code_challenge.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => {
+                let method = req.code_challenge_method.as_deref().unwrap_or("S256");
+                if method != "S256" {
+                    return Err(ApiError::BadRequest(
+                        "codeChallengeMethod must be S256".into(),
+                    ));
+                }
+                if c.len() != 43 || URL_SAFE_NO_PAD.decode(c).is_err() {
+                    return Err(ApiError::BadRequest(
+                        "codeChallenge must be the base64url SHA-256 of the verifier".into(),
+                    ));
+                }
+                Some(c.to_owned())
+            }
+        };
+        let handle = match req.handle {
+            Some(h) => {
+                if !(12..=64).contains(&h.len()) || !h.chars().all(|c| c.is_ascii_alphanumeric())
+                {
+                    return Err(ApiError::BadRequest(
+                        "random must be 12 to 64 letters and digits".into(),
+                    ));
+                }
+                h
+            }
+            None => ids::handle(),
+        };
+        let now = now_ms();
+        let requester = req.requester.map(|r| Requester {
+            device_name: clip(r.device_name),
+            platform: clip(r.platform),
+            app_name: clip(r.app_name),
+            app_version: clip(r.app_version),
+            ip: req.ip.map(|ip| ip.to_string()),
+            time: now,
+        });
+        let requester = requester.or_else(|| {
+            Some(Requester {
+                ip: req.ip.map(|ip| ip.to_string()),
+                time: now,
+                ..Requester::default()
+            })
+        });
+        let (check_code, check_choices) = if app.check_code {
+            let (code, choices) = ids::check_code();
+            (Some(code), choices)
+        } else {
+            (None, Vec::new())
+        };
+        let mut session = QrSession {
+            handle,
+            scan_id: ids::scan_id(),
+            generation,
+            app_id: app.app_id.clone(),
+            stored_status: Status::Pending,
+            created_at: now,
+            expires_at: now + i64::from(app.qr_ttl_secs) * 1000,
+            scanned_by: None,
+            scanned_at: None,
+            decided_at: None,
+            ticket: None,
+            ticket_expires_at: None,
+            ticket_used_at: None,
+            code_challenge,
+            check_code,
+            check_choices,
+            requester,
+            custom_data: req.custom_data.filter(|v| !v.is_null()),
+            qr_content: String::new(),
+        };
+        session.qr_content = self.qr_content(app, &session, public_url);
+        match self.store().insert_session(&session).await {
+            Ok(()) => {}
+            Err(StoreError::Duplicate) => {
+                return Err(ApiError::BadRequest("this random is already in use".into()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(
+            app_id = %app.app_id,
+            generation = generation.as_str(),
+            scan_id = %session.scan_id,
+            pkce = session.code_challenge.is_some(),
+            "QR generated"
+        );
+        Ok(session)
+    }
+
+    /// The text the QR encodes (PROTOCOL.md §4.1).
+    fn qr_content(&self, app: &App, s: &QrSession, public_url: &str) -> String {
+        if app.qr_payload == QrPayload::Url {
+            return format!("{public_url}/s/{}", s.scan_id);
+        }
+        let custom = s.custom_data.clone().unwrap_or_else(|| json!({}));
+        let payload = match s.generation {
+            Generation::G2 | Generation::G4 => json!({
+                "scene": "APP_AUTH",
+                "qrcodeId": s.handle,
+                "userPoolId": self.user_pool_id(),
+                "createdAt": rfc3339(s.created_at),
+                "expireAt": rfc3339(s.expires_at),
+                "userDefinedData": custom,
+            }),
+            Generation::G1 | Generation::G3 => json!({
+                "scene": "APP_AUTH",
+                "random": s.handle,
+                "userPoolId": self.user_pool_id(),
+                "createdAt": rfc3339(s.created_at),
+                "expiresIn": app.qr_ttl_secs,
+                "customData": custom,
+            }),
+        };
+        payload.to_string()
+    }
+
+    /// A requester's poll: by handle only, never by scan id (a photo of the QR must not poll).
+    /// With `wait`, holds the request until the status differs from `known` or time runs out.
+    pub(crate) async fn poll(
+        &self,
+        handle: &str,
+        wait: Option<u64>,
+        known: Option<Status>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<QrSession, ApiError> {
+        let wait = wait.unwrap_or(0).min(MAX_WAIT_SECS);
+        let (Some(known), true) = (known, wait > 0) else {
+            return self.session_by_handle(handle).await;
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        // Subscribe before reading, so a change in between still wakes us.
+        let mut sub = self.inner.notifier.subscribe(handle);
+        loop {
+            let session = self.session_by_handle(handle).await?;
+            let now = now_ms();
+            let status = session.status_at(now);
+            let stopping = *shutdown.borrow();
+            if status != known || stopping {
+                return Ok(session);
+            }
+            // Expiry is derived, not announced: wake up when it happens.
+            let mut until = deadline;
+            if matches!(status, Status::Pending | Status::Scanned) {
+                let left = Duration::from_millis((session.expires_at - now).max(0) as u64);
+                until = until.min(tokio::time::Instant::now() + left);
+            }
+            tokio::select! {
+                _ = sub.changed() => {}
+                _ = tokio::time::sleep_until(until) => {
+                    if until >= deadline {
+                        return self.session_by_handle(handle).await;
+                    }
+                }
+                _ = stopped(&mut shutdown) => {
+                    return self.session_by_handle(handle).await;
+                }
+            }
+        }
+    }
+
+    pub(crate) async fn session_by_handle(&self, handle: &str) -> Result<QrSession, ApiError> {
+        self.store()
+            .session_by_handle(handle)
+            .await?
+            .ok_or(ApiError::QrNotFound)
+    }
+
+    /// The phone side names a session by `scanId`, or by the handle an Authing QR carries.
+    pub(crate) async fn session_for_phone(&self, id: &str) -> Result<QrSession, ApiError> {
+        let store = self.store();
+        if let Some(s) = store.session_by_scan_id(id).await? {
+            return Ok(s);
+        }
+        store
+            .session_by_handle(id)
+            .await?
+            .ok_or(ApiError::QrNotFound)
+    }
+
+    /// Marks the session scanned by `user`; scanning again by the same user is a no-op.
+    pub(crate) async fn scan(&self, s: &QrSession, user: &User) -> Result<QrSession, ApiError> {
+        let now = now_ms();
+        if self.store().mark_scanned(&s.handle, &user.id, now).await? {
+            self.inner.notifier.notify(&s.handle);
+            tracing::info!(scan_id = %s.scan_id, user_id = %user.id, "QR scanned");
+            return self.session_by_handle(&s.handle).await;
+        }
+        let current = self.session_by_handle(&s.handle).await?;
+        match current.status_at(now) {
+            Status::Expired => Err(ApiError::QrExpired),
+            Status::Pending => Err(ApiError::Internal),
+            _ if current.scanned_by.as_deref() == Some(user.id.as_str()) => Ok(current),
+            _ => Err(ApiError::ScannedByOther),
+        }
+    }
+
+    /// Authorizes the session for the user who scanned it, minting its single-use ticket.
+    pub(crate) async fn confirm(
+        &self,
+        s: &QrSession,
+        user: &User,
+        check_code: Option<&str>,
+    ) -> Result<QrSession, ApiError> {
+        let now = now_ms();
+        let store = self.store();
+        if let Some(expected) = s.check_code.as_deref() {
+            if check_code.map(str::trim) != Some(expected) {
+                // Fail closed: a wrong pick may mean the user is looking at someone else's QR.
+                if store.mark_cancelled(&s.handle, &user.id, now).await? {
+                    self.inner.notifier.notify(&s.handle);
+                    tracing::warn!(scan_id = %s.scan_id, "wrong check code: QR cancelled");
+                    return Err(ApiError::Forbidden(Forbidden::CheckCode));
+                }
+                return Err(self.why_not_decided(s, user, now).await);
+            }
+        }
+        let ticket = ids::ticket();
+        let ttl = self
+            .store()
+            .get_app(&s.app_id)
+            .await?
+            .map(|a| a.ticket_ttl_secs)
+            .unwrap_or(300);
+        let ticket_expires_at = now + i64::from(ttl) * 1000;
+        if store
+            .mark_authorized(&s.handle, &user.id, &ticket, ticket_expires_at, now)
+            .await?
+        {
+            self.inner.notifier.notify(&s.handle);
+            tracing::info!(scan_id = %s.scan_id, user_id = %user.id, "QR authorized");
+            return self.session_by_handle(&s.handle).await;
+        }
+        let current = self.session_by_handle(&s.handle).await?;
+        if current.status_at(now) == Status::Authorized
+            && current.scanned_by.as_deref() == Some(user.id.as_str())
+        {
+            return Ok(current); // a double tap
+        }
+        Err(self.why_not_decided(s, user, now).await)
+    }
+
+    pub(crate) async fn cancel(&self, s: &QrSession, user: &User) -> Result<QrSession, ApiError> {
+        let now = now_ms();
+        if self
+            .store()
+            .mark_cancelled(&s.handle, &user.id, now)
+            .await?
+        {
+            self.inner.notifier.notify(&s.handle);
+            tracing::info!(scan_id = %s.scan_id, user_id = %user.id, "QR cancelled");
+            return self.session_by_handle(&s.handle).await;
+        }
+        let current = self.session_by_handle(&s.handle).await?;
+        if current.status_at(now) == Status::Cancelled
+            && current.scanned_by.as_deref() == Some(user.id.as_str())
+        {
+            return Ok(current);
+        }
+        Err(self.why_not_decided(s, user, now).await)
+    }
+
+    /// Why a confirm or cancel did not apply, read after the conditional update failed.
+    async fn why_not_decided(&self, s: &QrSession, user: &User, now: i64) -> ApiError {
+        let current = match self.session_by_handle(&s.handle).await {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        let mine = current.scanned_by.as_deref() == Some(user.id.as_str());
+        match current.status_at(now) {
+            Status::Expired => ApiError::QrExpired,
+            Status::Pending => ApiError::Forbidden(Forbidden::NotScanner),
+            _ if !mine => ApiError::ScannedByOther,
+            _ => ApiError::Forbidden(Forbidden::AlreadyDecided),
+        }
+    }
+
+    /// Exchanges a ticket for the user and tokens. Checks come first and spend nothing; the
+    /// spend itself is one conditional update, so of two racing exchanges exactly one wins.
+    pub(crate) async fn exchange(
+        &self,
+        ticket: &str,
+        auth: &ExchangeAuth,
+        ip: Option<IpAddr>,
+        issuer: &str,
+    ) -> Result<Exchanged, ApiError> {
+        let ticket = ticket.trim();
+        if ticket.is_empty() {
+            return Err(ApiError::TicketInvalid);
+        }
+        let session = self
+            .store()
+            .session_by_ticket(ticket)
+            .await?
+            .ok_or(ApiError::TicketInvalid)?;
+        self.redeem(&session, auth, ip, issuer).await
+    }
+
+    /// The checks and spend of [`Server::exchange`] for a known session (G1 polls use it).
+    pub(crate) async fn redeem(
+        &self,
+        session: &QrSession,
+        auth: &ExchangeAuth,
+        ip: Option<IpAddr>,
+        issuer: &str,
+    ) -> Result<Exchanged, ApiError> {
+        let now = now_ms();
+        let (Some(ticket), Some(expires)) = (&session.ticket, session.ticket_expires_at) else {
+            return Err(ApiError::TicketInvalid);
+        };
+        if session.ticket_used_at.is_some() || expires <= now {
+            return Err(ApiError::TicketInvalid);
+        }
+        let app = self
+            .store()
+            .get_app(&session.app_id)
+            .await?
+            .ok_or(ApiError::TicketInvalid)?;
+        if let Some(h) = auth.header_app_id.as_deref().filter(|h| !h.is_empty()) {
+            if h != app.app_id && h != self.user_pool_id() {
+                return Err(ApiError::Forbidden(Forbidden::WrongApp));
+            }
+        }
+        let secret_ok = match &auth.client {
+            Some((id, secret)) => {
+                if id != &app.app_id || !constant_time_eq(secret, &app.app_secret) {
+                    return Err(ApiError::Forbidden(Forbidden::WrongApp));
+                }
+                true
+            }
+            None => false,
+        };
+        if let Some(challenge) = &session.code_challenge {
+            // Bound to the requester: only its verifier will do, whatever else is presented.
+            let verifier = auth.code_verifier.as_deref().unwrap_or("");
+            if !pkce_matches(verifier, challenge) {
+                return Err(ApiError::PkceMismatch);
+            }
+        } else if !secret_ok && !app.allow_client_exchange {
+            return Err(ApiError::Forbidden(Forbidden::ClientExchange));
+        }
+        if !self.store().spend_ticket(ticket, &app.app_id, now).await? {
+            return Err(ApiError::TicketInvalid);
+        }
+        let user_id = session.scanned_by.as_deref().ok_or(ApiError::Internal)?;
+        let ip_text = ip.map(|i| i.to_string());
+        self.store()
+            .record_login(user_id, ip_text.as_deref(), now)
+            .await?;
+        let user = self
+            .store()
+            .get_user(user_id)
+            .await?
+            .ok_or(ApiError::Internal)?;
+        let access = self.mint(&user, &app.app_id, issuer, "access")?;
+        let id_token = self.mint(&user, &app.app_id, issuer, "id")?.token;
+        tracing::info!(app_id = %app.app_id, user_id = %user.id, "ticket exchanged");
+        Ok(Exchanged {
+            user,
+            access,
+            id_token,
+        })
+    }
+
+    pub(crate) fn mint(
+        &self,
+        user: &User,
+        audience: &str,
+        issuer: &str,
+        typ: &str,
+    ) -> Result<Minted, ApiError> {
+        let iat = now_ms() / 1000;
+        let exp = iat + TOKEN_TTL_SECS;
+        let claims = Claims {
+            sub: user.id.clone(),
+            iss: issuer.to_owned(),
+            aud: audience.to_owned(),
+            iat,
+            exp,
+            nickname: (typ == "id").then(|| user.display_name().to_owned()),
+            typ: typ.to_owned(),
+        };
+        let token = self.inner.keys.sign(&claims).map_err(|e| {
+            tracing::error!(error = %e, "signing a token failed");
+            ApiError::Internal
+        })?;
+        Ok(Minted {
+            token,
+            expires_at: exp * 1000,
+        })
+    }
+
+    /// The user a token belongs to, if the token is ours and unexpired.
+    pub(crate) async fn user_for_token(&self, token: &str) -> Result<Option<User>, ApiError> {
+        let Some(claims) = self.inner.keys.verify(token) else {
+            return Ok(None);
+        };
+        Ok(self.store().get_user(&claims.sub).await?)
+    }
+
+    /// Password sign-in. Unknown user and wrong password take as long and answer the same.
+    pub(crate) async fn sign_in(&self, username: &str, password: &str) -> Result<User, ApiError> {
+        let user = self.store().find_user_by_username(username.trim()).await?;
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.inner.dummy_hash.clone());
+        let ok = verify_password(password.to_owned(), hash).await;
+        match user {
+            Some(u) if ok => {
+                tracing::info!(user_id = %u.id, "signed in");
+                Ok(u)
+            }
+            _ => {
+                tracing::info!("sign-in refused");
+                Err(ApiError::BadCredentials)
+            }
+        }
+    }
+
+    pub(crate) fn jwks(&self) -> Value {
+        self.inner.keys.jwks()
+    }
+}
+
+/// Resolves once the server is shutting down. (The `Ref` of `wait_for` is not `Send`, so it is
+/// dropped here rather than held across a `select!` branch.)
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// base64url(SHA-256(verifier)) == challenge, for a 43..=128 character verifier (RFC 7636).
+pub(crate) fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    if !(43..=128).contains(&verifier.len()) {
+        return false;
+    }
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    constant_time_eq(&computed, challenge)
+}
+
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn clip(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().chars().take(100).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_follows_rfc7636_example() {
+        // RFC 7636 appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKIjZWEZA";
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches("short", challenge));
+        assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
+    }
+}

@@ -1,0 +1,68 @@
+//! Storage behind one trait, so that a second backend (PostgreSQL, shared by several instances)
+//! can be added without touching the handlers. Every status change is a compare-and-set that
+//! returns whether it happened; callers never read, decide, then write.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+use crate::model::{App, Millis, QrSession, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key (username, handle, scan id) is taken.
+    #[error("already exists")]
+    Duplicate,
+    #[error("{0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores `value` under `key` unless a value is there, and returns the value in force.
+    /// Used for the user-pool id and the signing key, made once per data directory.
+    async fn meta_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn insert_app(&self, app: &App) -> StoreResult<()>;
+    async fn get_app(&self, app_id: &str) -> StoreResult<Option<App>>;
+    /// Oldest first; the first is the pool's default app.
+    async fn list_apps(&self) -> StoreResult<Vec<App>>;
+
+    /// Fails with [`StoreError::Duplicate`] when the username is taken.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Returns false when no such user.
+    async fn set_password_hash(&self, user_id: &str, hash: &str) -> StoreResult<bool>;
+    async fn record_login(&self, user_id: &str, ip: Option<&str>, at: Millis) -> StoreResult<()>;
+
+    /// Fails with [`StoreError::Duplicate`] when the handle or scan id is taken.
+    async fn insert_session(&self, session: &QrSession) -> StoreResult<()>;
+    async fn session_by_handle(&self, handle: &str) -> StoreResult<Option<QrSession>>;
+    async fn session_by_scan_id(&self, scan_id: &str) -> StoreResult<Option<QrSession>>;
+    async fn session_by_ticket(&self, ticket: &str) -> StoreResult<Option<QrSession>>;
+
+    /// pending → scanned by `user_id`, only while unexpired at `now`.
+    async fn mark_scanned(&self, handle: &str, user_id: &str, now: Millis) -> StoreResult<bool>;
+    /// scanned by `user_id` → authorized with a fresh ticket, only while unexpired at `now`.
+    async fn mark_authorized(
+        &self,
+        handle: &str,
+        user_id: &str,
+        ticket: &str,
+        ticket_expires_at: Millis,
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// scanned by `user_id` → cancelled, only while unexpired at `now`.
+    async fn mark_cancelled(&self, handle: &str, user_id: &str, now: Millis) -> StoreResult<bool>;
+    /// Spends an unused, unexpired ticket of `app_id`: true for exactly one caller.
+    async fn spend_ticket(&self, ticket: &str, app_id: &str, now: Millis) -> StoreResult<bool>;
+
+    /// Deletes sessions whose QR and ticket both ended before `before`; returns how many.
+    async fn purge_sessions(&self, before: Millis) -> StoreResult<u64>;
+}
