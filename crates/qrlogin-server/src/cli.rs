@@ -140,7 +140,10 @@ pub struct ServeArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -200,7 +203,10 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
                 println!("{}", json!(creds));
             } else {
                 println!("appId:      {}", creds.app_id);
-                println!("appSecret:  {}   (shown once; keep it secret)", creds.app_secret);
+                println!(
+                    "appSecret:  {}   (shown once; keep it secret)",
+                    creds.app_secret
+                );
                 println!("userPoolId: {}", creds.user_pool_id);
             }
         }

@@ -173,17 +173,15 @@ impl ApiError {
                 "二维码已被其他用户扫描",
                 "This QR code was already scanned by someone else",
             ),
-            ApiError::NotSignedIn => lang.pick(
-                "尚未登录，无权限访问此请求",
-                "Not signed in: sign in first",
-            ),
-            ApiError::BadCredentials => {
-                lang.pick("用户名或密码错误", "Wrong username or password")
+            ApiError::NotSignedIn => {
+                lang.pick("尚未登录，无权限访问此请求", "Not signed in: sign in first")
             }
+            ApiError::BadCredentials => lang.pick("用户名或密码错误", "Wrong username or password"),
             ApiError::Forbidden(f) => f.message(lang),
-            ApiError::RateLimited { .. } => {
-                lang.pick("请求过于频繁，请稍后再试", "Too many requests, try again later")
-            }
+            ApiError::RateLimited { .. } => lang.pick(
+                "请求过于频繁，请稍后再试",
+                "Too many requests, try again later",
+            ),
             ApiError::InvalidQr => lang.pick("无效二维码", "Invalid QR code"),
             ApiError::UnknownApp => lang.pick("应用不存在", "App does not exist"),
             ApiError::BadRequest(detail) => {

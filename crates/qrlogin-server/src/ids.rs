@@ -64,7 +64,9 @@ mod tests {
             assert_eq!(choices.len(), 3);
             assert!(choices.contains(&code));
             assert!(choices.iter().all(|c| c.len() == 2));
-            assert!(choices[0] != choices[1] && choices[1] != choices[2] && choices[0] != choices[2]);
+            assert!(
+                choices[0] != choices[1] && choices[1] != choices[2] && choices[0] != choices[2]
+            );
         }
     }
 }

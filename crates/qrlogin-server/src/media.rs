@@ -28,11 +28,7 @@ pub fn avatar_png(seed: &str) -> Result<Vec<u8>, String> {
     const CELL: u32 = 20;
     const MARGIN: u32 = 10;
     let hash = Sha256::digest(seed.as_bytes());
-    let colour = Rgb([
-        64 + hash[0] % 160,
-        64 + hash[1] % 160,
-        64 + hash[2] % 160,
-    ]);
+    let colour = Rgb([64 + hash[0] % 160, 64 + hash[1] % 160, 64 + hash[2] % 160]);
     let background = Rgb([240, 240, 240]);
     let size = 5 * CELL + 2 * MARGIN;
     let mut img = RgbImage::from_pixel(size, size, background);

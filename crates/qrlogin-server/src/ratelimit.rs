@@ -147,9 +147,14 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.check(Kind::SignIn, ip).is_ok());
         }
-        let err = limiter.check(Kind::SignIn, ip).expect_err("4th sign-in passed");
+        let err = limiter
+            .check(Kind::SignIn, ip)
+            .expect_err("4th sign-in passed");
         assert!(err.retry_after().is_some_and(|s| (1..=20).contains(&s)));
-        assert!(limiter.check(Kind::SignIn, other).is_ok(), "limit is per IP");
+        assert!(
+            limiter.check(Kind::SignIn, other).is_ok(),
+            "limit is per IP"
+        );
         assert!(limiter.check(Kind::Poll, ip).is_ok(), "unlimited kind");
     }
 

@@ -95,8 +95,7 @@ impl Server {
         };
         let handle = match req.handle {
             Some(h) => {
-                if !(12..=64).contains(&h.len()) || !h.chars().all(|c| c.is_ascii_alphanumeric())
-                {
+                if !(12..=64).contains(&h.len()) || !h.chars().all(|c| c.is_ascii_alphanumeric()) {
                     return Err(ApiError::BadRequest(
                         "random must be 12 to 64 letters and digits".into(),
                     ));
@@ -537,7 +536,7 @@ mod tests {
     fn pkce_follows_rfc7636_example() {
         // RFC 7636 appendix B.
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKIjZWEZA";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(verifier, challenge));
         assert!(!pkce_matches("short", challenge));
         assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));

@@ -20,7 +20,7 @@ use crate::i18n::Lang;
 use crate::model::{rfc3339, Status, User};
 use crate::ratelimit::{Kind, Limiter};
 use crate::server::Server;
-use crate::service::{constant_time_eq, Exchanged, ExchangeAuth};
+use crate::service::{constant_time_eq, ExchangeAuth, Exchanged};
 use crate::tokens::{bearer, TOKEN_TTL_SECS};
 
 /// The approval page's session cookie.

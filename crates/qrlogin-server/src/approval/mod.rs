@@ -41,17 +41,18 @@ pub fn router() -> Router<AppState> {
 
 async fn script() -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/javascript; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         PHONE_JS,
     )
         .into_response()
 }
 
 async fn style() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], PHONE_CSS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        PHONE_CSS,
+    )
+        .into_response()
 }
 
 /// A page response with the page's security headers and, when new, the CSRF cookie.

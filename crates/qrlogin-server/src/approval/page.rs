@@ -224,7 +224,12 @@ fn sign_in(frame: &Frame<'_>, t: &Texts, error: Option<&str>) -> String {
     let bp = esc(frame.base_path);
     let scan = esc(frame.scan_id);
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\" data-field=\"error\">{}</p>", esc(e)))
+        .map(|e| {
+            format!(
+                "<p class=\"error\" role=\"alert\" data-field=\"error\">{}</p>",
+                esc(e)
+            )
+        })
         .unwrap_or_default();
     format!(
         "<h1>{title}</h1><p class=\"lead\">{lead}</p>{error}\n\

@@ -37,7 +37,11 @@ async fn generate(
 ) -> Response {
     let lang = Lang::from_api_headers(&headers);
     match generate_data(&state, peer, &app_id, &q).await {
-        Ok(data) => ok(Envelope::Code, lang.pick("获取二维码成功", "QR code generated"), data),
+        Ok(data) => ok(
+            Envelope::Code,
+            lang.pick("获取二维码成功", "QR code generated"),
+            data,
+        ),
         Err(e) => fail(Envelope::Code, lang, &e),
     }
 }

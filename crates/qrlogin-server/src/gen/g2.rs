@@ -195,7 +195,11 @@ async fn exchange(
         ))
     }
     .await;
-    reply(lang, lang.pick("换取用户信息成功", "User info exchanged"), r)
+    reply(
+        lang,
+        lang.pick("换取用户信息成功", "User info exchanged"),
+        r,
+    )
 }
 
 async fn phone(
@@ -211,9 +215,21 @@ async fn phone(
             PhoneAction::Scan,
             lang.pick("二维码扫描确认成功", "QR code scanned"),
         ),
-        "confirm" => (PhoneAction::Confirm, lang.pick("授权登录成功", "Sign-in authorized")),
-        "cancel" => (PhoneAction::Cancel, lang.pick("取消授权成功", "Sign-in cancelled")),
-        _ => return fail(Envelope::Code, lang, &ApiError::BadRequest("unknown action".into())),
+        "confirm" => (
+            PhoneAction::Confirm,
+            lang.pick("授权登录成功", "Sign-in authorized"),
+        ),
+        "cancel" => (
+            PhoneAction::Cancel,
+            lang.pick("取消授权成功", "Sign-in cancelled"),
+        ),
+        _ => {
+            return fail(
+                Envelope::Code,
+                lang,
+                &ApiError::BadRequest("unknown action".into()),
+            )
+        }
     };
     let r = async {
         let b: PhoneBody = json_body(&body)?;

@@ -34,7 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/gene-qrcode", post(generate))
         .route("/api/v3/get-qrcode-status", get(status))
         .route("/api/v3/check-qrcode-status", get(status))
-        .route("/api/v3/exchange-tokenset-with-qrcode-ticket", post(exchange))
+        .route(
+            "/api/v3/exchange-tokenset-with-qrcode-ticket",
+            post(exchange),
+        )
         .route("/api/v3/set-qrcode-status", post(set_status))
         .route("/api/v3/change-qrcode-status", post(change_status))
         .route("/api/v3/signin", post(sign_in))

@@ -24,10 +24,7 @@ pub(crate) fn generate_extras(session: &QrSession) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("qrContent".into(), session.qr_content.clone().into());
     m.insert("scanId".into(), session.scan_id.clone().into());
-    m.insert(
-        "expiresIn".into(),
-        session.expires_in_secs(now_ms()).into(),
-    );
+    m.insert("expiresIn".into(), session.expires_in_secs(now_ms()).into());
     if let Some(code) = &session.check_code {
         m.insert("checkCode".into(), code.clone().into());
     }

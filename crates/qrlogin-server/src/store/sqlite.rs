@@ -73,7 +73,9 @@ fn app_from_row(row: &SqliteRow) -> Result<App, sqlx::Error> {
         redirect_url: row.try_get("redirect_url")?,
         allow_client_exchange: row.try_get("allow_client_exchange")?,
         return_full_user_info: row.try_get("return_full_user_info")?,
-        qr_ttl_secs: row.try_get::<i64, _>("qr_ttl_secs")?.clamp(1, i64::from(u32::MAX)) as u32,
+        qr_ttl_secs: row
+            .try_get::<i64, _>("qr_ttl_secs")?
+            .clamp(1, i64::from(u32::MAX)) as u32,
         ticket_ttl_secs: row
             .try_get::<i64, _>("ticket_ttl_secs")?
             .clamp(1, i64::from(u32::MAX)) as u32,
@@ -176,9 +178,8 @@ impl Store for SqliteStore {
     }
 
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        );
+        let sql =
+            format!("INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         sqlx::query(&sql)
             .bind(&app.app_id)
             .bind(&app.app_secret)
@@ -220,9 +221,8 @@ impl Store for SqliteStore {
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        );
+        let sql =
+            format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         sqlx::query(&sql)
             .bind(&user.id)
             .bind(&user.username)
