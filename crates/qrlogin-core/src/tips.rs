@@ -1,10 +1,18 @@
-//! Tip texts shown around the QR (Authing's `tips`, `scannedTips`, ...): defaults per language,
-//! overrides from config or at run time, and the sanitizer that keeps them safe for `innerHTML`.
+//! Tip texts shown around the QR (Authing's `tips`, `scannedTips`, ...): the SDK defaults per
+//! language, overrides from config or at run time, and the sanitizer that makes them safe for
+//! `innerHTML` (PROTOCOL.md §2: only `strong em b i br span` survive).
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock, RwLock};
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One tip slot. The names follow Authing's widget options so config and docs can use either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TipKey {
+    /// The title over or under the QR (`tips`).
     Title,
     Scanned,
     Canceled,
@@ -15,36 +23,518 @@ pub enum TipKey {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+impl TipKey {
+    pub const ALL: [TipKey; 8] = [
+        TipKey::Title,
+        TipKey::Scanned,
+        TipKey::Canceled,
+        TipKey::Expired,
+        TipKey::Success,
+        TipKey::SuccessRedirect,
+        TipKey::Retry,
+        TipKey::Failed,
+    ];
+
+    /// The option name in Authing's SDKs (`startWXAppScaning`, `qrlogin.startScanning`).
+    pub fn authing_name(self) -> &'static str {
+        match self {
+            TipKey::Title => "tips",
+            TipKey::Scanned => "scannedTips",
+            TipKey::Canceled => "canceledTips",
+            TipKey::Expired => "expiredTips",
+            TipKey::Success => "successTips",
+            TipKey::SuccessRedirect => "successRedirectTips",
+            TipKey::Retry => "retryTips",
+            TipKey::Failed => "failedTips",
+        }
+    }
+
+    /// The key in our config file (`[tips.en] title = "..."`).
+    pub fn config_name(self) -> &'static str {
+        match self {
+            TipKey::Title => "title",
+            TipKey::Scanned => "scanned",
+            TipKey::Canceled => "canceled",
+            TipKey::Expired => "expired",
+            TipKey::Success => "success",
+            TipKey::SuccessRedirect => "success_redirect",
+            TipKey::Retry => "retry",
+            TipKey::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for TipKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.authing_name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{value}`")]
+pub struct ParseError {
+    what: &'static str,
+    value: String,
+}
+
+/// Accepts the Authing option name or the config name.
+impl FromStr for TipKey {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TipKey::ALL
+            .into_iter()
+            .find(|k| k.authing_name() == s || k.config_name() == s)
+            .ok_or_else(|| ParseError {
+                what: "tip",
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// The languages we have texts for. Chinese is the default because it is Authing's default
+/// (`lang === 'zh-CN'`); the app normally picks from the system locale with [`Lang::from_system`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub enum Lang {
     #[default]
     ZhCn,
     En,
 }
 
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::ZhCn, Lang::En];
+
+    /// The tag used in config, the UI and events: `zh-CN` or `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The value of Authing's `x-authing-lang` header.
+    pub fn authing_header(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en-US",
+        }
+    }
+
+    /// Reads a language tag or a POSIX locale: `zh-CN`, `zh`, `zh_TW.UTF-8`, `en`, `en-US`,
+    /// `en_GB.UTF-8@euro`. `None` for other languages and for `C`/`POSIX`.
+    pub fn from_locale(s: &str) -> Option<Lang> {
+        let s = s.trim();
+        // Drop the encoding and modifier: "zh_CN.UTF-8@pinyin" → "zh_CN".
+        let s = s.split(['.', '@']).next().unwrap_or("");
+        let primary = s
+            .split(['_', '-'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "zh" => Some(Lang::ZhCn),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// Same as [`Lang::from_locale`], under the name the shell uses.
+    pub fn parse(s: &str) -> Option<Lang> {
+        Lang::from_locale(s)
+    }
+
+    /// The language of the user's session, from the POSIX variables in their precedence order.
+    pub fn from_system() -> Lang {
+        Self::from_env_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Lang::from_system`] with the environment given, for tests. A locale in another language
+    /// (say `de_DE`) gets English, which more readers of such a system share than Chinese;
+    /// no locale at all (`C`, unset) keeps Authing's default.
+    pub fn from_env_lookup(lookup: impl Fn(&str) -> Option<String>) -> Lang {
+        // LANGUAGE is a priority list ("de:en"), honoured by gettext before the others.
+        if let Some(list) = lookup("LANGUAGE").filter(|v| !v.is_empty()) {
+            if let Some(lang) = list.split(':').find_map(Lang::from_locale) {
+                return lang;
+            }
+        }
+        for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Some(value) = lookup(name).filter(|v| !v.trim().is_empty()) {
+                let base = value.split(['.', '@']).next().unwrap_or("");
+                if base == "C" || base == "POSIX" {
+                    return Lang::default();
+                }
+                return Lang::from_locale(&value).unwrap_or(Lang::En);
+            }
+        }
+        Lang::default()
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Lang {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Lang::from_locale(s).ok_or_else(|| ParseError {
+            what: "language (expected zh-CN or en)",
+            value: s.to_owned(),
+        })
+    }
+}
+
+impl Serialize for Lang {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Lang {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Which default title to show: the SDKs word it by what the phone scans with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TitleVariant {
+    /// A native app scans (G2 and G3 `APP_AUTH`, G4 `MOBILE_APP`): "使用 APP 扫码登录".
+    #[default]
+    App,
+    /// WeChat scans (G3 scenes other than `APP_AUTH`, G4 WeChat types).
+    Wechat,
+    /// G1's mini-program wording, with 身份管家 (or 小登录 when `enableFetchPhone`).
+    WxappLegacy { fetch_phone: bool },
+}
+
+/// The SDK default for a tip. Chinese texts are Authing's verbatim (authing-protocol.md §2.3,
+/// §7.2, §7.3); English ones are authing-js-sdk 4.x's where it has them, else a faithful
+/// translation.
+pub fn default_text(key: TipKey, lang: Lang) -> &'static str {
+    default_text_for(key, lang, TitleVariant::App)
+}
+
+/// [`default_text`] with the title worded for the given variant.
+pub fn default_text_for(key: TipKey, lang: Lang, variant: TitleVariant) -> &'static str {
+    use Lang::*;
+    use TipKey::*;
+    match (key, lang) {
+        (Title, _) => match (variant, lang) {
+            (TitleVariant::App, ZhCn) => "使用 <strong> APP </strong> 扫码登录",
+            (TitleVariant::App, En) => "use <strong> APP </strong> scan code login",
+            (TitleVariant::Wechat, ZhCn) => "使用 <strong> 微信 </strong> 扫码登录",
+            (TitleVariant::Wechat, En) => "use <strong> Wechat </strong> scan code login",
+            (TitleVariant::WxappLegacy { fetch_phone: false }, ZhCn) => {
+                "使用 <strong>微信</strong> 或小程序 <strong>身份管家</strong> 扫码登录"
+            }
+            (TitleVariant::WxappLegacy { fetch_phone: true }, ZhCn) => {
+                "使用 <strong>微信</strong> 或小程序 <strong>小登录</strong> 扫码登录"
+            }
+            (TitleVariant::WxappLegacy { fetch_phone: false }, En) => {
+                "use <strong>WeChat</strong> or the mini program <strong>身份管家</strong> to scan and log in"
+            }
+            (TitleVariant::WxappLegacy { fetch_phone: true }, En) => {
+                "use <strong>WeChat</strong> or the mini program <strong>小登录</strong> to scan and log in"
+            }
+        },
+        (Scanned, ZhCn) => "用户已扫码，等待确认",
+        (Scanned, En) => "Scanned, waiting for confirmation",
+        (Canceled, ZhCn) => "用户取消授权",
+        (Canceled, En) => "User cancel authorization",
+        (Expired, ZhCn) => "二维码已过期",
+        (Expired, En) => "QR code has expired",
+        (Success, ZhCn) => "扫码成功",
+        (Success, En) => "Scan code successfully",
+        (SuccessRedirect, ZhCn) => "扫码成功，即将跳转",
+        (SuccessRedirect, En) => "Scan code successfully, redirecting",
+        (Retry, ZhCn) => "重试",
+        (Retry, En) => "Retry",
+        (Failed, ZhCn) => "网络出错，请重试",
+        (Failed, En) => "Network error, please retry",
+    }
+}
+
+#[derive(Debug, Default)]
+struct TipTable {
+    /// Already sanitized, so `get` never re-parses HTML.
+    overrides: HashMap<(TipKey, Lang), String>,
+    variant: TitleVariant,
+}
+
+/// The tips in effect: defaults plus overrides per language. Cheap to clone; every clone sees
+/// changes made through any other (the seed's `updateRetryTips` and friends work while running).
 #[derive(Debug, Clone, Default)]
 pub struct Tips {
-    inner: Arc<RwLock<()>>,
+    inner: Arc<RwLock<TipTable>>,
 }
 
 impl Tips {
+    /// Authing's defaults, no overrides.
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn get(&self, key: TipKey, lang: Lang) -> String {
-        let _ = (&self.inner, key, lang);
-        String::new()
+    /// Defaults with the overrides of the `[tips]` config section.
+    pub fn from_config(config: &crate::config::TipsConfig) -> Self {
+        let tips = Self::new();
+        for lang in Lang::ALL {
+            let texts = config.for_lang(lang);
+            for key in TipKey::ALL {
+                if let Some(html) = texts.get(key) {
+                    tips.set(key, Some(lang), html);
+                }
+            }
+        }
+        tips
     }
 
+    /// The tip as sanitized HTML, safe for `innerHTML`.
+    pub fn get(&self, key: TipKey, lang: Lang) -> String {
+        let table = self.read();
+        match table.overrides.get(&(key, lang)) {
+            Some(html) => html.clone(),
+            None => default_text_for(key, lang, table.variant).to_owned(),
+        }
+    }
+
+    /// Override a tip for one language, or for both with `None`. The HTML is sanitized here.
     pub fn set(&self, key: TipKey, lang: Option<Lang>, html: &str) {
-        let _ = (key, lang, html);
+        let clean = sanitize(html);
+        let mut table = self.write();
+        match lang {
+            Some(lang) => {
+                table.overrides.insert((key, lang), clean);
+            }
+            None => {
+                for lang in Lang::ALL {
+                    table.overrides.insert((key, lang), clean.clone());
+                }
+            }
+        }
+    }
+
+    /// Back to the default for one language, or both with `None`.
+    pub fn reset(&self, key: TipKey, lang: Option<Lang>) {
+        let mut table = self.write();
+        for l in Lang::ALL {
+            if lang.is_none() || lang == Some(l) {
+                table.overrides.remove(&(key, l));
+            }
+        }
+    }
+
+    /// Choose the default title's wording (an override still wins).
+    pub fn set_title_variant(&self, variant: TitleVariant) {
+        self.write().variant = variant;
+    }
+
+    // A panic while holding the lock cannot leave the table half-written (every write is one
+    // insert or assignment), so a poisoned lock is still safe to use.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, TipTable> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, TipTable> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::empty();
+    b.add_tags(["strong", "em", "b", "i", "br", "span"])
+        // The text inside these is code or styling, not words to show.
+        .clean_content_tags(["script", "style"].into_iter().collect())
+        .strip_comments(true);
+    b
+});
+
+/// Reduce tip HTML to the safe subset: `strong em b i br span` without any attribute; other tags
+/// are removed (their text stays, as text), and `<`, `>`, `&` in text come back escaped.
 pub fn sanitize(html: &str) -> String {
-    ammonia::Builder::empty()
-        .add_tags(["strong", "em", "b", "i", "br", "span"])
-        .clean(html)
-        .to_string()
+    SANITIZER.clean(html).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for key in TipKey::ALL {
+            assert_eq!(key.authing_name().parse::<TipKey>(), Ok(key));
+            assert_eq!(key.config_name().parse::<TipKey>(), Ok(key));
+        }
+        assert_eq!(
+            TipKey::SuccessRedirect.authing_name(),
+            "successRedirectTips"
+        );
+        assert!("nope".parse::<TipKey>().is_err());
+    }
+
+    #[test]
+    fn lang_parsing() {
+        for (s, want) in [
+            ("zh-CN", Some(Lang::ZhCn)),
+            ("zh", Some(Lang::ZhCn)),
+            ("zh_CN.UTF-8", Some(Lang::ZhCn)),
+            ("zh_TW.UTF-8", Some(Lang::ZhCn)),
+            ("en", Some(Lang::En)),
+            ("en-US", Some(Lang::En)),
+            ("en_GB.UTF-8@euro", Some(Lang::En)),
+            ("EN", Some(Lang::En)),
+            ("de_DE.UTF-8", None),
+            ("C", None),
+            ("", None),
+        ] {
+            assert_eq!(Lang::from_locale(s), want, "{s}");
+        }
+        assert_eq!(Lang::default(), Lang::ZhCn);
+        assert_eq!(Lang::En.authing_header(), "en-US");
+    }
+
+    #[test]
+    fn lang_from_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(Lang::from_env_lookup(env(&[])), Lang::ZhCn);
+        assert_eq!(
+            Lang::from_env_lookup(env(&[("LANG", "C.UTF-8")])),
+            Lang::ZhCn
+        );
+        assert_eq!(
+            Lang::from_env_lookup(env(&[("LANG", "en_US.UTF-8")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_env_lookup(env(&[("LANG", "de_DE.UTF-8")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::from_env_lookup(env(&[("LANG", "en_US.UTF-8"), ("LC_ALL", "zh_CN.UTF-8")])),
+            Lang::ZhCn
+        );
+        assert_eq!(
+            Lang::from_env_lookup(env(&[("LANG", "zh_CN.UTF-8"), ("LANGUAGE", "fr:en")])),
+            Lang::En
+        );
+    }
+
+    #[test]
+    fn defaults_are_authings() {
+        let tips = Tips::new();
+        assert_eq!(
+            tips.get(TipKey::Title, Lang::ZhCn),
+            "使用 <strong> APP </strong> 扫码登录"
+        );
+        assert_eq!(tips.get(TipKey::Expired, Lang::En), "QR code has expired");
+        assert_eq!(tips.get(TipKey::Failed, Lang::ZhCn), "网络出错，请重试");
+        tips.set_title_variant(TitleVariant::WxappLegacy { fetch_phone: false });
+        assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("身份管家"));
+        // Every default is already in the safe subset.
+        for variant in [
+            TitleVariant::App,
+            TitleVariant::Wechat,
+            TitleVariant::WxappLegacy { fetch_phone: true },
+            TitleVariant::WxappLegacy { fetch_phone: false },
+        ] {
+            for key in TipKey::ALL {
+                for lang in Lang::ALL {
+                    let text = default_text_for(key, lang, variant);
+                    assert_eq!(sanitize(text), text, "{key} {lang}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn set_is_shared_and_per_language() {
+        let tips = Tips::new();
+        let clone = tips.clone();
+        clone.set(TipKey::Retry, Some(Lang::En), "<b>Again</b>");
+        assert_eq!(tips.get(TipKey::Retry, Lang::En), "<b>Again</b>");
+        assert_eq!(tips.get(TipKey::Retry, Lang::ZhCn), "重试");
+        clone.set(TipKey::Retry, None, "再来");
+        assert_eq!(tips.get(TipKey::Retry, Lang::En), "再来");
+        assert_eq!(tips.get(TipKey::Retry, Lang::ZhCn), "再来");
+        tips.reset(TipKey::Retry, Some(Lang::En));
+        assert_eq!(clone.get(TipKey::Retry, Lang::En), "Retry");
+        assert_eq!(clone.get(TipKey::Retry, Lang::ZhCn), "再来");
+    }
+
+    #[test]
+    fn set_sanitizes() {
+        let tips = Tips::new();
+        tips.set(TipKey::Failed, None, "<img src=x onerror=alert(1)>oops");
+        assert_eq!(tips.get(TipKey::Failed, Lang::En), "oops");
+    }
+
+    #[test]
+    fn sanitize_keeps_the_subset() {
+        assert_eq!(
+            sanitize("a <strong>b</strong> <em>c</em> <b>d</b> <i>e</i><br><span>f</span>"),
+            "a <strong>b</strong> <em>c</em> <b>d</b> <i>e</i><br><span>f</span>"
+        );
+    }
+
+    /// Hostile inputs: whatever survives must contain no tag outside the subset, no attribute,
+    /// and no raw `<` that could open one.
+    #[test]
+    fn sanitize_hostile_inputs() {
+        let hostile = [
+            "<img src=x onerror=alert(1)>",
+            "<script>alert(1)</script>",
+            "<svg onload=alert(1)>",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<span onclick=\"alert(1)\" style=\"x\" class=\"c\">x</span>",
+            "<strong onmouseover=alert(1)>x</strong>",
+            "<iframe src=\"https://evil\"></iframe>",
+            "<<script>script>alert(1)<</script>/script>",
+            "<scr<script>ipt>alert(1)</script>",
+            "<!--<img src=x onerror=alert(1)>-->",
+            "<math><mi xlink:href=\"data:x,<script>alert(1)</script>\">",
+            "<style>body{display:none}</style>",
+            "<form><button formaction=javascript:alert(1)>x",
+            "<br/onload=alert(1)>",
+            "\"><img src=x onerror=alert(1)>",
+            "<object data=\"x\"></object><embed src=x>",
+            "<input autofocus onfocus=alert(1)>",
+            "<details open ontoggle=alert(1)>",
+            "<span>unclosed <b>bold",
+        ];
+        for input in hostile {
+            let out = sanitize(input);
+            let lower = out.to_ascii_lowercase();
+            assert!(!lower.contains("onerror"), "{input} → {out}");
+            assert!(!lower.contains("<script"), "{input} → {out}");
+            assert!(!lower.contains("<img"), "{input} → {out}");
+            assert!(
+                !lower.contains("javascript:") || !lower.contains('<'),
+                "{input} → {out}"
+            );
+            // Every remaining tag is in the subset and has no attributes.
+            for tag in lower.split('<').skip(1) {
+                let name: String = tag.chars().take_while(|c| *c != '>').collect();
+                assert!(
+                    [
+                        "strong", "/strong", "em", "/em", "b", "/b", "i", "/i", "br", "span",
+                        "/span"
+                    ]
+                    .contains(&name.as_str()),
+                    "{input} → {out} (tag `{name}`)"
+                );
+            }
+        }
+        assert_eq!(sanitize("<script>alert(1)</script>"), "");
+        assert_eq!(sanitize("1 < 2 & 3 > 2"), "1 &lt; 2 &amp; 3 &gt; 2");
+    }
 }
