@@ -19,7 +19,9 @@ async fn status(ts: &TestServer, path: &str, id: &str) -> Value {
 #[tokio::test]
 async fn full_login_with_both_status_endpoints_and_a_basic_exchange() {
     let ts = start(app("Desktop")).await;
-    let d = ts.g4_generate(json!({"customData": {"school": "hust"}})).await;
+    let d = ts
+        .g4_generate(json!({"customData": {"school": "hust"}}))
+        .await;
     let id = d["qrcodeId"].as_str().expect("qrcodeId");
     assert!(d["url"].as_str().is_some_and(|u| u.ends_with(".png")));
     assert!(d.get("customLogoUrl").is_some());
@@ -78,7 +80,14 @@ async fn full_login_with_both_status_endpoints_and_a_basic_exchange() {
         assert_eq!(p["username"], "alice");
         assert_eq!(p["nickname"], "Alice A.");
         assert_eq!(p["email"], "alice@example.com");
-        for k in ["id", "phone", "photo", "loginsCount", "lastLogin", "signedUp"] {
+        for k in [
+            "id",
+            "phone",
+            "photo",
+            "loginsCount",
+            "lastLogin",
+            "signedUp",
+        ] {
             assert!(p.get(k).is_some(), "profile lacks {k}");
         }
     }
@@ -153,7 +162,12 @@ async fn return_full_user_info_gives_a_token_set_instead_of_a_ticket() {
     .await;
     let d = ts.g4_generate(json!({})).await;
     approve(d["qrContent"].as_str().expect("qr"), ALICE, None).await;
-    let s = status(&ts, "get-qrcode-status", d["qrcodeId"].as_str().expect("id")).await;
+    let s = status(
+        &ts,
+        "get-qrcode-status",
+        d["qrcodeId"].as_str().expect("id"),
+    )
+    .await;
     assert_eq!(s["status"], "AUTHORIZED");
     assert!(s.get("ticket").is_none());
     assert!(s["tokenSet"]["access_token"].is_string());
@@ -175,7 +189,11 @@ async fn errors_use_http_status_and_api_code_in_the_requested_language() {
     assert_eq!(body["apiCode"], 2241);
     assert_eq!(body["message"], "QR code does not exist");
     let (code, body) = ts
-        .post_h("/api/v3/gene-qrcode", json!({"type": "WECHAT_OFFICIAL_ACCOUNT"}), &[])
+        .post_h(
+            "/api/v3/gene-qrcode",
+            json!({"type": "WECHAT_OFFICIAL_ACCOUNT"}),
+            &[],
+        )
         .await;
     assert_eq!(code, 400, "{body}");
     let (code, body) = ts.get("/api/v3/get-profile").await;

@@ -1,0 +1,110 @@
+//! Authing's own client libraries log in against this server: authing-js-sdk 4.x (G3) and
+//! authing-node-sdk (G4), run by Node on tests/sdk/login.mjs, while this test plays the phone.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use qrlogin_server::NewApp;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Node and the SDK packages must be there; say how to get them if not.
+fn require_node_and(packages: &[&str]) {
+    let node = std::process::Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "the SDK test needs Node.js 18+ on PATH (scripts/install-deps.sh installs it): {node:?}"
+    );
+    for p in packages {
+        let dir = repo_root().join("node_modules").join(p);
+        assert!(
+            dir.is_dir(),
+            "{} is missing: run `npm ci` at the repository root (it is a devDependency)",
+            dir.display()
+        );
+    }
+}
+
+/// Runs the script, approves its QR as alice when it prints it, and returns its RESULT.
+async fn run_sdk(args: &[String]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/login.mjs");
+    let mut child = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start node");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let run = async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            if let Some(qr) = line.strip_prefix("QR ") {
+                approve(qr, ALICE, None).await;
+            } else if let Some(result) = line.strip_prefix("RESULT ") {
+                return serde_json::from_str::<Value>(result).expect("RESULT json");
+            } else if line.starts_with("ERROR ") {
+                panic!("the SDK failed: {line}");
+            }
+        }
+        panic!("node ended without a RESULT");
+    };
+    tokio::time::timeout(Duration::from_secs(40), run)
+        .await
+        .expect("SDK login timed out")
+}
+
+#[tokio::test]
+async fn authing_js_sdk_4_logs_in_with_g3() {
+    require_node_and(&["authing-js-sdk"]);
+    // authing-js-sdk's exchangeUserInfo sends no secret (a browser SDK): the app allows it.
+    let ts = start(NewApp {
+        allow_client_exchange: true,
+        ..app("JS SDK")
+    })
+    .await;
+    let r = run_sdk(&["g3".into(), ts.base.clone(), ts.app.app_id.clone()]).await;
+    assert_eq!(r["status"], 2);
+    assert_eq!(r["scannedNickname"], "Alice A.");
+    assert_eq!(r["username"], "alice");
+    let token = r["token"].as_str().expect("token");
+    let (_, p) = ts.get("/healthz").await;
+    assert_eq!(p["status"], "ok");
+    let profile: Value = ts
+        .http
+        .get(ts.url("/api/v3/get-profile"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("profile")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(profile["data"]["username"], "alice");
+}
+
+#[tokio::test]
+async fn authing_node_sdk_v5_logs_in_with_g4() {
+    require_node_and(&["authing-node-sdk"]);
+    let ts = start(app("Node SDK")).await;
+    let r = run_sdk(&[
+        "g4".into(),
+        ts.base.clone(),
+        ts.app.app_id.clone(),
+        ts.app.app_secret.clone(),
+    ])
+    .await;
+    assert_eq!(r["status"], "AUTHORIZED");
+    assert_eq!(r["scannedNickname"], "Alice A.");
+    assert_eq!(r["username"], "alice");
+    assert!(r["expireIn"].as_i64().is_some_and(|s| s > 0));
+}

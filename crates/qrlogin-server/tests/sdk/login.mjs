@@ -1,0 +1,82 @@
+// Logs in against a qrlogin server with Authing's own SDKs, used as their documentation shows.
+// Driven by tests/sdk.rs, which plays the phone:
+//   node login.mjs g3 <baseUrl> <appId>               authing-js-sdk 4.x  (client.qrcode.*)
+//   node login.mjs g4 <baseUrl> <appId> <appSecret>   authing-node-sdk    (geneQrCode, ...)
+// Prints `QR <text to encode>` once the QR exists, then `RESULT <json>` with what the SDK got.
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+
+const [mode, appHost, appId, appSecret] = process.argv.slice(2);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const deadline = Date.now() + 30_000;
+
+function say(line) {
+  process.stdout.write(line + '\n');
+}
+
+async function g3() {
+  const { AuthenticationClient } = require('authing-js-sdk');
+  const client = new AuthenticationClient({ appId, appHost });
+  // Docs: const { url, random } = await authenticationClient.qrcode.geneCode()
+  const { url, random, qrContent } = await client.qrcode.geneCode();
+  if (!url || !random) throw new Error('geneCode gave no url/random');
+  say('QR ' + qrContent);
+  while (Date.now() < deadline) {
+    // Docs: const { random, status, ticket, userInfo } = await ....checkStatus('RANDOM')
+    const { status, ticket, userInfo } = await client.qrcode.checkStatus(random);
+    if (status === 1 && !(userInfo && userInfo.nickname)) throw new Error('scanned without nickname');
+    if (status === 2) {
+      // Docs: const user = await authenticationClient.qrcode.exchangeUserInfo('TICKET')
+      const user = await client.qrcode.exchangeUserInfo(ticket);
+      return { status, scannedNickname: userInfo.nickname, username: user.username, token: user.token };
+    }
+    if (status === 3 || status === -1) throw new Error('ended with status ' + status);
+    await sleep(300);
+  }
+  throw new Error('timed out');
+}
+
+async function g4() {
+  const { AuthenticationClient } = require('authing-node-sdk');
+  const client = new AuthenticationClient({
+    appId,
+    appSecret,
+    appHost,
+    tokenEndPointAuthMethod: 'client_secret_basic',
+  });
+  const gene = await client.geneQrCode({ type: 'MOBILE_APP' });
+  if (gene.statusCode !== 200) throw new Error('geneQrCode: ' + JSON.stringify(gene));
+  say('QR ' + gene.data.qrContent);
+  const qrcodeId = gene.data.qrcodeId;
+  while (Date.now() < deadline) {
+    const res = await client.getQrCodeStatus({ qrcodeId });
+    const { status, ticket, briefUserInfo } = res.data;
+    if (status === 'AUTHORIZED') {
+      const old = await client.checkQrCodeStatus({ qrcodeId });
+      if (old.data.status !== 'AUTHORIZED') throw new Error('check-qrcode-status disagrees');
+      const tokens = await client.exchangeTokenSetWithQrCodeTicket({ ticket });
+      if (tokens.statusCode !== 200) throw new Error('exchange: ' + JSON.stringify(tokens));
+      client.setAccessToken(tokens.data.access_token);
+      const profile = await client.getProfile({});
+      return {
+        status,
+        scannedNickname: briefUserInfo && briefUserInfo.displayName,
+        username: profile.data.username,
+        token: tokens.data.access_token,
+        expireIn: tokens.data.expire_in,
+      };
+    }
+    if (status === 'CANCELLED' || status === 'EXPIRED') throw new Error('ended with ' + status);
+    await sleep(300);
+  }
+  throw new Error('timed out');
+}
+
+try {
+  const result = mode === 'g3' ? await g3() : await g4();
+  say('RESULT ' + JSON.stringify(result));
+  process.exit(0);
+} catch (e) {
+  say('ERROR ' + (e && e.stack ? e.stack : JSON.stringify(e)));
+  process.exit(1);
+}
