@@ -23,13 +23,21 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   let tick = null;
   const kiosk = { enabled: false, idleMs: 0, warnMs: 0, idleTimer: null, warnTimer: null, deadline: 0 };
 
+  // One-shot timers, remembered so dispose() can cancel them.
+  const pending = new Set();
+  function later(fn, ms) {
+    const id = setTimeout(() => { pending.delete(id); fn(); }, ms);
+    pending.add(id);
+  }
+
   function update(next) {
     const wasState = view.state;
+    const retryWasHidden = $('retry').hidden;
     view = next;
     render(doc, view);
     syncTicker();
     syncKiosk(wasState);
-    focusPrimaryAction(wasState);
+    focusPrimaryAction(wasState, retryWasHidden);
   }
 
   // ---- login ---------------------------------------------------------------------------------
@@ -58,7 +66,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   /** Tells the shell something was painted: rAF runs before paint, the timeout right after it. */
   function painted(what) {
     const raf = win?.requestAnimationFrame?.bind(win) ?? ((fn) => setTimeout(fn, 16));
-    raf(() => setTimeout(() => { bridge.uiPainted(what).catch(() => {}); }, 0));
+    raf(() => later(() => { bridge.uiPainted(what).catch(() => {}); }, 0));
   }
 
   // ---- timers: QR countdown and "retrying in N s" ---------------------------------------------
@@ -138,7 +146,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       await win.navigator.clipboard.writeText(text);
       btn.textContent = t(view.lang, 'copied');
       $('status').textContent = t(view.lang, 'copied');
-      setTimeout(() => { btn.textContent = t(view.lang, 'copyLink'); }, 2000);
+      later(() => { btn.textContent = t(view.lang, 'copyLink'); }, 2000);
     } catch {
       // No clipboard permission (some webviews): select the text so Ctrl+C does it.
       selectText($('link-text'));
@@ -147,12 +155,12 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   }
 
   function selectText(el) {
+    el.focus(); // first: focusing can collapse an existing selection
     const range = doc.createRange();
     range.selectNodeContents(el);
     const sel = win.getSelection();
     sel.removeAllRanges();
     sel.addRange(range);
-    el.focus();
   }
 
   function toggleLinkPanel() {
@@ -208,14 +216,16 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     }
   }
 
-  /** Moves focus to the button that matters when the one that had it disappeared. */
-  function focusPrimaryAction(wasState) {
-    if (wasState === view.state) return;
+  /**
+   * Moves focus to the action that just appeared (retry, or the profile heading) when the element
+   * that had focus went away, so a keyboard user can press Enter without hunting for it.
+   */
+  function focusPrimaryAction(wasState, retryWasHidden) {
     const active = doc.activeElement;
-    const lost = !active || active === doc.body || active.closest?.('[hidden]');
+    const lost = !active || active === doc.body || Boolean(active.closest?.('[hidden]'));
     if (!lost) return;
-    if (!$('retry').hidden) $('retry').focus();
-    else if (view.state === 'profile') $('profile-nickname').focus();
+    if (retryWasHidden && !$('retry').hidden) $('retry').focus();
+    else if (view.state === 'profile' && wasState !== 'profile') $('profile-nickname').focus();
   }
 
   // ---- start-up -------------------------------------------------------------------------------
@@ -244,7 +254,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       finishCrossFade(doc);
       // transitionend never comes if the webview skips the transition (hidden window): make sure
       // the old code cannot stay on top of the new one.
-      setTimeout(() => clearPreviousQr(doc), 600);
+      later(() => clearPreviousQr(doc), 600);
       painted('qr');
     });
     $('qr').addEventListener('error', () => clearPreviousQr(doc));
@@ -288,6 +298,8 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       stopIdle();
       if (tick) clearInterval(tick);
       tick = null;
+      for (const id of pending) clearTimeout(id);
+      pending.clear();
       for (const type of ACTIVITY_EVENTS) doc.removeEventListener(type, onActivity, { capture: true });
     },
   };

@@ -95,12 +95,14 @@ export function secondsLeft(deadline, now) {
 
 /** Up to two letters for an avatar placeholder: "Ada Lovelace" → "AL", "张三" → "张". */
 export function initials(name) {
-  const words = String(name ?? '').trim().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return '?';
-  const first = Array.from(words[0])[0];
+  const text = String(name ?? '').trim();
+  // First letter or digit of each word; punctuation ("<", "@") makes a meaningless placeholder.
+  const letters = text.split(/\s+/).map((w) => w.match(/[\p{L}\p{N}]/u)?.[0]).filter(Boolean);
+  if (letters.length === 0) return Array.from(text)[0] ?? '?'; // e.g. an emoji-only name
+  const first = letters[0];
   // CJK names are not split into words; one character is the convention there.
-  if (/[\u3400-\u9fff\uac00-\ud7af\u3040-\u30ff]/.test(first) || words.length === 1) return first.toUpperCase();
-  return (first + Array.from(words[words.length - 1])[0]).toUpperCase();
+  if (letters.length === 1 || /[\u3400-\u9fff\uac00-\ud7af\u3040-\u30ff]/.test(first)) return first.toUpperCase();
+  return (first + letters[letters.length - 1]).toUpperCase();
 }
 
 /** A stable hue per name so two people's placeholders are told apart at a glance. */
