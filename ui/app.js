@@ -110,11 +110,12 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     kiosk.deadline = Date.now() + kiosk.warnMs;
     $('kiosk-warning').hidden = false;
     $('status').textContent = t(view.lang, 'kioskWarning', { n: Math.ceil(kiosk.warnMs / 1000) });
-    updateKioskCountdown();
     kiosk.warnTimer = setInterval(updateKioskCountdown, 1000);
+    updateKioskCountdown();
   }
 
   function updateKioskCountdown() {
+    if (kiosk.warnTimer === null) return; // a tick already queued when the warning was dismissed
     const left = Math.max(0, Math.ceil((kiosk.deadline - Date.now()) / 1000));
     $('kiosk-countdown').textContent = String(left);
     $('kiosk-warning-text').textContent = t(view.lang, 'kioskWarning', { n: left });
