@@ -55,7 +55,7 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b() {
         assert_eq!(
-            challenge_for("dBjftJeZ4CVP-1mB0zoLtvNFAcwLJmNU1P1y1Vt4QhM"),
+            challenge_for("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
