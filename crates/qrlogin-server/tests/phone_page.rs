@@ -57,12 +57,18 @@ async fn wrong_password_keeps_the_form_and_scans_nothing() {
     let ts = start(app("Desktop")).await;
     let d = ts.g3_generate(json!({})).await;
     let phone = Phone::new();
-    let page = phone.open(d["qrContent"].as_str().expect("qr")).await.expect("page");
+    let page = phone
+        .open(d["qrContent"].as_str().expect("qr"))
+        .await
+        .expect("page");
     match phone.sign_in(&page, "alice", "wrong").await {
         Err(PhoneError::SignInRefused(msg)) => assert!(msg.contains("密码")),
         other => panic!("expected refusal, got {other:?}"),
     }
-    assert_eq!(ts.g3_status(d["random"].as_str().expect("r")).await["status"], 0);
+    assert_eq!(
+        ts.g3_status(d["random"].as_str().expect("r")).await["status"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -80,14 +86,25 @@ async fn user_strings_are_escaped_in_the_page() {
     let d = ts
         .g3_generate(json!({"requester": {"deviceName": "\"><img src=x onerror=alert(1)>"}}))
         .await;
-    let page = scan_as(&Phone::new(), d["qrContent"].as_str().expect("qr"), ("mallory", "mallory-pw")).await;
+    let page = scan_as(
+        &Phone::new(),
+        d["qrContent"].as_str().expect("qr"),
+        ("mallory", "mallory-pw"),
+    )
+    .await;
     assert!(!page.html.contains("<script>alert"));
     assert!(!page.html.contains("<img src=x"));
     assert!(!page.html.contains("<b>App"));
     assert!(page.html.contains("&lt;script&gt;"));
     // ... and the phone reads them back as the person sees them.
-    assert_eq!(page.signed_in_as.as_deref(), Some("<script>alert(1)</script>"));
-    assert_eq!(page.requester.device_name.as_deref(), Some("\"><img src=x onerror=alert(1)>"));
+    assert_eq!(
+        page.signed_in_as.as_deref(),
+        Some("<script>alert(1)</script>")
+    );
+    assert_eq!(
+        page.requester.device_name.as_deref(),
+        Some("\"><img src=x onerror=alert(1)>")
+    );
 }
 
 #[tokio::test]
@@ -111,7 +128,10 @@ async fn a_wrong_check_code_cancels_the_session() {
         Err(PhoneError::Rejected { code, .. }) => assert_eq!(code, 403),
         other => panic!("wrong code accepted: {other:?}"),
     }
-    assert_eq!(ts.g3_status(d["random"].as_str().expect("r")).await["status"], 3);
+    assert_eq!(
+        ts.g3_status(d["random"].as_str().expect("r")).await["status"],
+        3
+    );
     // And the right one can no longer confirm.
     assert!(phone.confirm(&page, Some(&right)).await.is_err());
 }
@@ -145,7 +165,11 @@ async fn cookie_is_httponly_strict_and_cookie_calls_need_the_csrf_header() {
     // A form post without the double-submitted token is refused.
     let r = http
         .post(ts.url(&format!("/s/{scan}/signin")))
-        .form(&[("csrf", "forged"), ("username", ALICE.0), ("password", ALICE.1)])
+        .form(&[
+            ("csrf", "forged"),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+        ])
         .header("cookie", format!("qrl_csrf={csrf}"))
         .send()
         .await
@@ -153,7 +177,11 @@ async fn cookie_is_httponly_strict_and_cookie_calls_need_the_csrf_header() {
     assert_eq!(r.status(), 403);
     let r = http
         .post(ts.url(&format!("/s/{scan}/signin")))
-        .form(&[("csrf", csrf.as_str()), ("username", ALICE.0), ("password", ALICE.1)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+        ])
         .header("cookie", format!("qrl_csrf={csrf}"))
         .send()
         .await
@@ -184,7 +212,10 @@ async fn cookie_is_httponly_strict_and_cookie_calls_need_the_csrf_header() {
         .await
         .expect("post");
     assert_eq!(r.status(), 403);
-    assert_eq!(ts.g3_status(d["random"].as_str().expect("r")).await["status"], 0);
+    assert_eq!(
+        ts.g3_status(d["random"].as_str().expect("r")).await["status"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -204,6 +235,9 @@ async fn unknown_scan_id_page_and_assets_and_avatars() {
     ] {
         let r = ts.http.get(ts.url(path)).send().await.expect("get");
         assert_eq!(r.status(), 200, "{path}");
-        assert!(r.headers()["content-type"].to_str().expect("ct").starts_with(ty));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with(ty));
     }
 }

@@ -1,0 +1,184 @@
+//! The command line of PROTOCOL.md §6, run as the built binary: JSON outputs, list commands,
+//! password change, serve with /healthz, and clear errors for the usual mistakes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qrlogin-server");
+
+fn run(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn app_and_user_commands_print_json_and_list() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = json_of(&run(
+        dir.path(),
+        &[
+            "app",
+            "add",
+            "--name",
+            "Desk",
+            "--qr-ttl",
+            "60",
+            "--check-code",
+            "--qr-payload",
+            "authing-json",
+            "--json",
+        ],
+        None,
+    ));
+    for k in ["appId", "appSecret", "userPoolId"] {
+        assert!(app[k].as_str().is_some_and(|v| !v.is_empty()), "{k}");
+    }
+    let user = json_of(&run(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "carol",
+            "--password-stdin",
+            "--nickname",
+            "Carol",
+            "--json",
+        ],
+        Some("carol-pw\n"),
+    ));
+    assert_eq!(user["username"], "carol");
+    assert!(user["id"].is_string());
+    let apps = json_of(&run(dir.path(), &["app", "list", "--json"], None));
+    assert_eq!(apps[0]["appId"], app["appId"]);
+    assert_eq!(apps[0]["qrTtlSecs"], 60);
+    assert_eq!(apps[0]["checkCode"], true);
+    assert!(apps[0].get("appSecret").is_none(), "list shows the secret");
+    let users = json_of(&run(dir.path(), &["user", "list", "--json"], None));
+    assert_eq!(users[0]["nickname"], "Carol");
+    let out = run(
+        dir.path(),
+        &["user", "passwd", "--username", "carol", "--password-stdin"],
+        Some("new-pw"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn duplicate_username_bad_data_dir_and_missing_password_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("dir");
+    let add = |input| {
+        run(
+            dir.path(),
+            &[
+                "user",
+                "add",
+                "--username",
+                "dave",
+                "--password-stdin",
+                "--json",
+            ],
+            input,
+        )
+    };
+    assert!(add(Some("pw")).status.success());
+    let out = add(Some("pw"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"dave\" already exists"), "{err}");
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").expect("write");
+    let out = run(&file, &["app", "list"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a directory"), "{err}");
+
+    let out = run(dir.path(), &["user", "add", "--username", "erin"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--password-stdin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_answers_healthz_and_a_taken_port_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Hold a port so the server cannot have it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let out = run(
+        dir.path(),
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already in use"), "{err}");
+    drop(taken);
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = free.local_addr().expect("addr").port();
+    drop(free);
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut healthy = false;
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Read;
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.1 200") {
+                healthy = true;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(healthy, "no 200 from /healthz");
+}
