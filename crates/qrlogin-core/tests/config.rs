@@ -178,37 +178,47 @@ fn environment_overrides_files_and_flags_override_environment() {
 
 #[test]
 fn bad_override_values_name_their_origin() {
-    let mut s = ConfigSources::default();
-    s.env = vec![("QRLOGIN_SERVER_PORT".into(), "eighty".into())];
+    let s = ConfigSources {
+        env: vec![("QRLOGIN_SERVER_PORT".into(), "eighty".into())],
+        ..ConfigSources::default()
+    };
     let err = config::load(&s).unwrap_err().to_string();
     assert!(
         err.contains("QRLOGIN_SERVER_PORT") && err.contains("server.port"),
         "{err}"
     );
 
-    let mut s = ConfigSources::default();
-    s.env = vec![("QRLOGIN_SERVER_PORT".into(), "70000".into())];
+    let s = ConfigSources {
+        env: vec![("QRLOGIN_SERVER_PORT".into(), "70000".into())],
+        ..ConfigSources::default()
+    };
     let err = config::load(&s).unwrap_err().to_string();
     assert!(err.contains("QRLOGIN_SERVER_PORT"), "{err}");
 
-    let mut s = ConfigSources::default();
-    s.overrides = vec![("server.dialect".into(), "v5".into())];
+    let s = ConfigSources {
+        overrides: vec![("server.dialect".into(), "v5".into())],
+        ..ConfigSources::default()
+    };
     let err = config::load(&s).unwrap_err().to_string();
     assert!(err.contains("--set server.dialect"), "{err}");
     for d in ["wxapp-legacy", "app-v1", "v2", "v3"] {
         assert!(err.contains(d), "lists the dialects: {err}");
     }
 
-    let mut s = ConfigSources::default();
-    s.overrides = vec![("server.urll".into(), "x".into())];
+    let s = ConfigSources {
+        overrides: vec![("server.urll".into(), "x".into())],
+        ..ConfigSources::default()
+    };
     let err = config::load(&s).unwrap_err().to_string();
     assert!(
         err.contains("server.urll") && err.contains("did you mean `server.url`"),
         "{err}"
     );
 
-    let mut s = ConfigSources::default();
-    s.overrides = vec![("tips.fr.title".into(), "x".into())];
+    let s = ConfigSources {
+        overrides: vec![("tips.fr.title".into(), "x".into())],
+        ..ConfigSources::default()
+    };
     assert!(config::load(&s).is_err());
 }
 
@@ -357,8 +367,10 @@ fn secrets_never_print_or_serialize() {
     assert!(!json.contains("s3cr3t"));
 
     // From the environment and from a file.
-    let mut s = ConfigSources::default();
-    s.env = vec![("QRLOGIN_APP_SECRET".into(), "env-s3cr3t".into())];
+    let s = ConfigSources {
+        env: vec![("QRLOGIN_APP_SECRET".into(), "env-s3cr3t".into())],
+        ..ConfigSources::default()
+    };
     let c = config::load(&s).unwrap();
     assert_eq!(
         c.server.app_secret().unwrap().unwrap().expose(),
@@ -367,11 +379,13 @@ fn secrets_never_print_or_serialize() {
     assert!(!format!("{c:?}").contains("env-s3cr3t"));
 
     let secret_file = write(dir.path(), "secret", "file-s3cr3t\n");
-    let mut s = ConfigSources::default();
-    s.overrides = vec![(
-        "server.app_secret_file".into(),
-        secret_file.display().to_string(),
-    )];
+    let s = ConfigSources {
+        overrides: vec![(
+            "server.app_secret_file".into(),
+            secret_file.display().to_string(),
+        )],
+        ..ConfigSources::default()
+    };
     let c = config::load(&s).unwrap();
     assert_eq!(
         c.server.app_secret.expose(),
@@ -380,11 +394,13 @@ fn secrets_never_print_or_serialize() {
     );
     assert!(!format!("{c:?}").contains("file-s3cr3t"));
 
-    let mut s = ConfigSources::default();
-    s.overrides = vec![(
-        "server.app_secret_file".into(),
-        "/nonexistent/secret".into(),
-    )];
+    let s = ConfigSources {
+        overrides: vec![(
+            "server.app_secret_file".into(),
+            "/nonexistent/secret".into(),
+        )],
+        ..ConfigSources::default()
+    };
     let err = config::load(&s).unwrap_err().to_string();
     assert!(err.contains("/nonexistent/secret"), "{err}");
 }
