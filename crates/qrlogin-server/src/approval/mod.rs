@@ -154,8 +154,8 @@ enum OwnedView {
     SignIn(Option<String>),
     Approve {
         app_name: String,
-        user: User,
-        session: QrSession,
+        user: Box<User>,
+        session: Box<QrSession>,
     },
     Authorized,
     Cancelled,
@@ -221,8 +221,8 @@ async fn show_view(
                 .unwrap_or_default();
             OwnedView::Approve {
                 app_name,
-                user,
-                session,
+                user: Box::new(user),
+                session: Box::new(session),
             }
         }
     };
