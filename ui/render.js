@@ -359,12 +359,13 @@ export function renderCountdown(doc, view, now = Date.now()) {
 function renderSteps(doc, view) {
   const current = view.state === 'scanned' ? '3' : view.state === 'waiting' ? '1' : '';
   for (const li of doc.querySelectorAll('#steps li')) {
-    const done = current === '3' && li.dataset.step !== '3';
+    const done = view.state === 'authorized' || (current === '3' && li.dataset.step !== '3');
     li.classList.toggle('done', done);
     if (li.dataset.step === current) li.setAttribute('aria-current', 'step');
     else li.removeAttribute('aria-current');
   }
-  show(doc.getElementById('steps'), ['loading', 'waiting', 'scanned'].includes(view.state));
+  // Always there in the sign-in view (as in Telegram): the card keeps its height between states.
+  show(doc.getElementById('steps'), view.state !== 'profile');
 }
 
 function collapseLinkPanel(doc) {

@@ -132,3 +132,14 @@ async function main() {
 }
 
 main();
+
+// ?debug=1: after the scenario, write the main boxes' geometry into the page (for --dump-dom).
+if (params.get('debug') === '1') {
+  setTimeout(() => {
+    const rect = (id) => { const r = document.getElementById(id)?.getBoundingClientRect(); return r && [r.x, r.y, r.width, r.height].map(Math.round); };
+    const pre = document.createElement('pre');
+    pre.id = 'debug';
+    pre.textContent = JSON.stringify({ state: document.body.dataset.state, inner: [innerWidth, innerHeight], qr: rect('qr'), prev: rect('qr-prev'), qrHidden: document.getElementById('qr').hidden, box: rect('qr-box'), card: rect('login') });
+    document.body.append(pre);
+  }, 1500);
+}
