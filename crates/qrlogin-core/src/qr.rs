@@ -173,7 +173,7 @@ pub async fn from_image(
 
 /// Every QR text found in a PNG (or any image format we read). Finds a QR anywhere in a large
 /// image, such as a whole-window screenshot; tries a half-size copy when the first pass finds
-/// nothing (very large modules and scaling artifacts trip the detector).
+/// nothing (very large modules and scaling artifacts trip the detector), then the inverted image.
 pub fn decode_png(png_bytes: &[u8]) -> Result<Vec<String>, QrError> {
     decode_image(png_bytes)
 }
@@ -201,6 +201,13 @@ pub fn decode_luma(luma: &GrayImage) -> Result<Vec<String>, QrError> {
         if !found.is_empty() {
             return Ok(found);
         }
+    }
+    // A dark-mode page may show the code light on dark; the detector only looks for dark marks.
+    let mut inverted = luma.clone();
+    image::imageops::invert(&mut inverted);
+    let found = scan(&inverted);
+    if !found.is_empty() {
+        return Ok(found);
     }
     Err(QrError::NotFound)
 }
@@ -472,6 +479,22 @@ mod tests {
         for i in 0..4 * scale {
             assert_eq!(img.get_pixel(i, i)[0], 255);
         }
+    }
+
+    #[test]
+    fn inverted_codes_need_the_inverted_pass() {
+        let grid = Grid::encode("https://a.io/s/dark", EcLevel::M).unwrap();
+        let mut img = grid.raster(4, 8);
+        assert_eq!(scan(&img).len(), 1);
+        image::imageops::invert(&mut img);
+        assert!(
+            scan(&img).is_empty(),
+            "rqrr alone does not read light-on-dark"
+        );
+        assert_eq!(
+            decode_luma(&img).unwrap(),
+            vec!["https://a.io/s/dark".to_owned()]
+        );
     }
 
     #[test]

@@ -269,6 +269,17 @@ fn decodes_a_qr_inside_a_screenshot() {
 }
 
 #[test]
+fn decodes_a_light_on_dark_qr() {
+    let text = "https://a.io/s/dark";
+    let r = qr::render(text, &QrOptions::default()).unwrap();
+    let mut img = image::load_from_memory(&png_of(&r.png_data_url))
+        .unwrap()
+        .to_luma8();
+    image::imageops::invert(&mut img);
+    assert_eq!(qr::decode_luma(&img).unwrap(), vec![text.to_owned()]);
+}
+
+#[test]
 fn no_qr_is_not_found() {
     let blank = RgbaImage::from_pixel(300, 200, Rgba([255, 255, 255, 255]));
     let mut png = std::io::Cursor::new(Vec::new());
