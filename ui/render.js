@@ -303,7 +303,8 @@ function renderTip(doc, view) {
   } else {
     // No tip yet (before the first event): say what is happening in our own words.
     delete tip.dataset.html;
-    setText(tip, view.state === 'loading' ? t(view.lang, 'statusLoading') : '');
+    const own = { loading: 'statusLoading', failed: 'statusFailed' }[view.state];
+    setText(tip, own ? t(view.lang, own) : '');
   }
 }
 

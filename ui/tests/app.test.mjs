@@ -102,6 +102,7 @@ test('a start_login rejection shows the error with a retry', async () => {
     start_login: () => { n += 1; if (n === 1) throw { kind: 'config', message: 'No server configured' }; },
   });
   assert.equal(doc.body.dataset.state, 'failed');
+  assert.equal($('tip').textContent, 'Sign-in failed.', 'our own headline when the shell sent no tip');
   assert.equal($('failure-message').textContent, 'No server configured');
   $('retry').click();
   await settle();
