@@ -74,10 +74,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no qr")?
         .to_owned();
     let rss_idle = rss_kib(pid);
+    let phone = Phone::new();
+    let page = phone.open(&qr).await?;
+    phone.sign_in(&page, "alice", "alice-password").await?;
+    let page = phone.open(&qr).await?;
 
     // Open the waiters, all on one session, all holding for up to 30 s.
     let request = format!(
-        "GET /api/v2/qrcode/check?random={random}&wait=30&known=pending HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET /api/v2/qrcode/check?random={random}&wait=30&known=scanned HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     );
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(waiters);
@@ -95,8 +99,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some((Instant::now(), text.contains("\"status\":2")))
         }));
         // Pace the connects a little so the listen backlog keeps up.
-        if tasks.len() % 500 == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        if tasks.len() % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
     drop(ready_tx);
@@ -110,10 +114,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let setup = started.elapsed();
 
     // One confirm wakes them all.
-    let phone = Phone::new();
-    let page = phone.open(&qr).await?;
-    phone.sign_in(&page, "alice", "alice-password").await?;
-    let page = phone.open(&qr).await?;
     let confirmed_at = Instant::now();
     phone.confirm(&page, None).await?;
     let mut answered = 0;
