@@ -62,15 +62,14 @@ pub async fn ensure_backend<R: Runtime>(
         return Ok(());
     }
     let config = &state.config;
-    let dialect = login::dialect_of(config);
     let backend = if config.server.url.trim().is_empty() {
         let data_dir = app.path().app_data_dir()?;
         let embedded = Embedded::start(&data_dir, config.server.lan, config.server.port).await?;
         let client = login::client_for_embedded(config, &embedded, state.lang())?;
-        Backend { client: Arc::new(client), embedded: Some(embedded), dialect }
+        Backend { client: Arc::new(client), embedded: Some(embedded) }
     } else {
         let client = login::client_for_remote(config, state.lang())?;
-        Backend { client: Arc::new(client), embedded: None, dialect }
+        Backend { client: Arc::new(client), embedded: None }
     };
     *slot = Some(backend);
     Ok(())
@@ -84,13 +83,13 @@ async fn info_of(state: &AppState) -> AppInfo {
             b.embedded.is_some(),
             b.embedded.as_ref().map(|e| e.lan).unwrap_or(false),
             b.server_url(),
-            b.dialect.as_str().to_string(),
+            b.dialect().as_str().to_string(),
         ),
         None => (false, false, String::new(), String::new()),
     };
     AppInfo {
         version: env!("CARGO_PKG_VERSION").into(),
-        lang: state.lang().as_tag().into(),
+        lang: state.lang().as_str().into(),
         kiosk: KioskInfo {
             enabled: k.enabled,
             idle_sign_out_secs: k.idle_sign_out_secs,
@@ -161,7 +160,8 @@ pub async fn start_login<R: Runtime>(
         let b = backend.as_ref().ok_or_else(|| AppError::Server("no server".into()))?;
         (b.client.clone(), b.app_id(), b.server_url())
     };
-    let opts = login::session_options(&state.config, &state.tips, state.lang());
+    let attempt = state.next_attempt();
+    let opts = login::session_options(&state.config, &state.tips, state.lang(), attempt);
     let action = AfterLogin::parse(&state.config.login.after_login);
     let command = state.config.login.command.clone();
     let handle = app.clone();
@@ -183,7 +183,7 @@ pub async fn start_login<R: Runtime>(
                 action,
                 profile,
                 &session.token,
-                session.redirect_url.as_deref(),
+                None,
                 &command,
             );
         }
@@ -237,9 +237,9 @@ pub async fn set_lan<R: Runtime>(
         let Some(backend) = slot.take() else {
             return Err(AppError::Server("no server".into()));
         };
-        let Backend { embedded, client, dialect } = backend;
+        let Backend { embedded, client } = backend;
         let Some(embedded) = embedded else {
-            *slot = Some(Backend { client, embedded: None, dialect });
+            *slot = Some(Backend { client, embedded: None });
             return Err(AppError::NotAvailable("the LAN switch is for the embedded server".into()));
         };
         let moved = match embedded.set_lan(enabled, state.config.server.port).await {
@@ -249,12 +249,12 @@ pub async fn set_lan<R: Runtime>(
                 let data_dir = app.path().app_data_dir()?;
                 let fallback = Embedded::start(&data_dir, false, state.config.server.port).await?;
                 let client = login::client_for_embedded(&state.config, &fallback, state.lang())?;
-                *slot = Some(Backend { client: Arc::new(client), embedded: Some(fallback), dialect });
+                *slot = Some(Backend { client: Arc::new(client), embedded: Some(fallback) });
                 return Err(e);
             }
         };
         let client = login::client_for_embedded(&state.config, &moved, state.lang())?;
-        *slot = Some(Backend { client: Arc::new(client), embedded: Some(moved), dialect });
+        *slot = Some(Backend { client: Arc::new(client), embedded: Some(moved) });
     }
     Ok(info_of(&state).await)
 }
@@ -265,7 +265,7 @@ pub async fn set_lang(state: State<'_, AppState>, lang: String) -> Result<(), Ap
     state.set_lang(lang);
     let mut backend = state.backend.lock().await;
     if let Some(b) = backend.as_mut() {
-        b.client = Arc::new(b.client.with_lang(lang));
+        b.relang(lang)?;
     }
     Ok(())
 }

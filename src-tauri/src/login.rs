@@ -1,11 +1,12 @@
-//! Builds the core's login client from the resolved config, and starts login attempts. This is
-//! the only module that knows how config keys map onto `qrlogin-core` types.
+//! Builds the core's login client from the resolved config, and the options of each attempt.
+//! This is the only module that knows how config keys map onto `qrlogin-core` types.
 
 use crate::embedded::Embedded;
 use crate::error::AppError;
 use qrlogin_core::config::Config;
-use qrlogin_core::dialect::DialectId;
-use qrlogin_core::session::{Client, ClientOptions, SessionOptions};
+use qrlogin_core::dialect::{DialectId, Requester};
+use qrlogin_core::session::{Client, ClientConfig};
+use qrlogin_core::session::SessionOptions;
 use qrlogin_core::tips::{Lang, Tips};
 use std::sync::Arc;
 
@@ -13,60 +14,69 @@ use std::sync::Arc;
 pub struct Backend {
     pub client: Arc<Client>,
     pub embedded: Option<Embedded>,
-    pub dialect: DialectId,
 }
 
 impl Backend {
     pub fn server_url(&self) -> String {
-        self.client.base_url().to_string()
+        self.client.config().base_url.clone()
     }
 
     pub fn app_id(&self) -> String {
-        self.client.app_id().to_string()
+        self.client.config().app.app_id.clone()
+    }
+
+    pub fn dialect(&self) -> DialectId {
+        self.client.dialect()
+    }
+
+    /// The same server in another language (tips and `x-authing-lang` follow the switch).
+    pub fn relang(&mut self, lang: Lang) -> Result<(), AppError> {
+        let mut config = self.client.config().clone();
+        config.app.lang = lang;
+        self.client = Arc::new(Client::new(config)?);
+        Ok(())
     }
 }
 
-pub fn dialect_of(config: &Config) -> DialectId {
-    config.server.dialect
-}
-
 /// A client for the embedded server: its URL changes with the port and the LAN switch.
-pub fn client_for_embedded(config: &Config, embedded: &Embedded, lang: Lang) -> Result<Client, AppError> {
-    let opts = ClientOptions {
-        base_url: embedded.base_url(),
-        dialect: dialect_of(config),
-        app_id: embedded.demo.app_id.clone(),
-        user_pool_id: Some(embedded.demo.user_pool_id.clone()),
-        app_secret: None,
-        scene: config.server.scene.clone(),
-        custom_data: config.server.custom_data.clone(),
-        lang,
-        requester: requester(),
-    };
-    Ok(Client::new(opts)?)
+pub fn client_for_embedded(
+    config: &Config,
+    embedded: &Embedded,
+    lang: Lang,
+) -> Result<Client, AppError> {
+    let mut cc = base_config(config, embedded.base_url(), lang);
+    cc.app.app_id = embedded.demo.app_id.clone();
+    cc.app.user_pool_id = Some(embedded.demo.user_pool_id.clone());
+    Ok(Client::new(cc)?)
 }
 
 /// A client for a configured server (Authing or a self-hosted qrlogin-server).
 pub fn client_for_remote(config: &Config, lang: Lang) -> Result<Client, AppError> {
-    let opts = ClientOptions {
-        base_url: config.server.url.clone(),
-        dialect: dialect_of(config),
-        app_id: config.server.app_id.clone(),
-        user_pool_id: non_empty(&config.server.user_pool_id),
-        app_secret: config.server.app_secret()?,
-        scene: config.server.scene.clone(),
-        custom_data: config.server.custom_data.clone(),
-        lang,
-        requester: requester(),
-    };
-    Ok(Client::new(opts)?)
+    let mut cc = base_config(config, config.server.url.trim().to_string(), lang);
+    cc.app.app_id = config.server.app_id.trim().to_string();
+    cc.app.user_pool_id = non_empty(&config.server.user_pool_id);
+    cc.app_secret = config.server.app_secret()?;
+    Ok(Client::new(cc)?)
 }
 
-pub fn session_options(config: &Config, tips: &Tips, lang: Lang) -> SessionOptions {
+fn base_config(config: &Config, base_url: String, lang: Lang) -> ClientConfig {
+    let server = &config.server;
+    let mut cc = ClientConfig::new(base_url, server.dialect, String::new());
+    cc.app.scene = server.scene.clone();
+    cc.app.qr_type = server.qr_type().to_string();
+    cc.app.custom_data = server.custom_data.clone();
+    cc.app.lang = lang;
+    // What the approval page shows the person on the phone before they confirm.
+    cc.requester = Some(Requester::this_machine("qrlogin", env!("CARGO_PKG_VERSION")));
+    cc
+}
+
+pub fn session_options(config: &Config, tips: &Tips, lang: Lang, attempt: u32) -> SessionOptions {
     let kiosk = config.kiosk.enabled;
     SessionOptions {
-        // A kiosk screen must always show a fresh code; a desk asks after a few so that a
-        // forgotten window does not mint codes forever.
+        attempt,
+        // A kiosk must always show a fresh code; a desk asks after a few, so that a forgotten
+        // window does not mint codes forever.
         refresh_cap: if kiosk || config.login.refresh_cap == 0 {
             None
         } else {
@@ -81,25 +91,7 @@ pub fn session_options(config: &Config, tips: &Tips, lang: Lang) -> SessionOptio
     }
 }
 
-/// What the approval page shows the person on the phone before they confirm.
-fn requester() -> qrlogin_core::session::Requester {
-    qrlogin_core::session::Requester {
-        device_name: hostname(),
-        platform: std::env::consts::OS.to_string(),
-        app_name: "qrlogin".into(),
-        app_version: env!("CARGO_PKG_VERSION").into(),
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "this computer".into())
-}
-
 fn non_empty(s: &str) -> Option<String> {
-    (!s.trim().is_empty()).then(|| s.trim().to_string())
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
 }

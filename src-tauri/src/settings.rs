@@ -17,30 +17,17 @@ pub struct Settings {
 }
 
 pub fn resolve(cli: &Cli) -> Result<Settings, String> {
-    let sources = ConfigSources {
-        explicit: cli.config.clone().or_else(|| std::env::var_os("QRLOGIN_CONFIG").map(PathBuf::from)),
-        system: Some(PathBuf::from("/etc/qrlogin/config.toml")),
-        user: Some(user_config_dir().join("config.toml")),
-        env: std::env::vars().collect(),
-        overrides: cli.overrides(),
-    };
+    let sources =
+        ConfigSources::standard(Some(&user_config_dir()), cli.config.clone(), cli.overrides());
     let config = config::load(&sources).map_err(|e| e.to_string())?;
-    let lang = match config.login.lang.as_str() {
-        "" | "auto" => system_lang(),
-        other => Lang::parse(other).ok_or_else(|| format!("login.lang: unknown language {other:?} (use auto, zh-CN or en)"))?,
-    };
+    let lang = config.login.lang.resolve();
     let tips = Tips::from_config(&config.tips);
-    Ok(Settings { config, tips, lang, log_dir: data_dir().join(IDENTIFIER).join("logs") })
-}
-
-/// The language of the desktop session: LC_ALL, then LC_MESSAGES, then LANG (POSIX order).
-pub fn system_lang() -> Lang {
-    ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.is_empty())
-        .and_then(|v| Lang::parse(&v))
-        .unwrap_or(Lang::En)
+    Ok(Settings {
+        config,
+        tips,
+        lang,
+        log_dir: data_dir().join(IDENTIFIER).join("logs"),
+    })
 }
 
 pub fn user_config_dir() -> PathBuf {

@@ -5,6 +5,7 @@ use crate::login::Backend;
 use qrlogin_core::config::Config;
 use qrlogin_core::session::LoginSession;
 use qrlogin_core::tips::{Lang, Tips};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub backend: tokio::sync::Mutex<Option<Backend>>,
     /// Dropping a `LoginSession` stops its polling, so replacing it cancels the old attempt.
     login: Mutex<Option<LoginSession>>,
+    attempts: AtomicU32,
     pub started: Instant,
 }
 
@@ -27,6 +29,7 @@ impl AppState {
             lang: RwLock::new(lang),
             backend: tokio::sync::Mutex::new(None),
             login: Mutex::new(None),
+            attempts: AtomicU32::new(0),
             started: Instant::now(),
         }
     }
@@ -39,6 +42,11 @@ impl AppState {
         if let Ok(mut l) = self.lang.write() {
             *l = lang;
         }
+    }
+
+    /// Numbers login attempts from 1 over the app's life (a retry is a new attempt).
+    pub fn next_attempt(&self) -> u32 {
+        self.attempts.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Installs a new attempt, dropping (and so cancelling) the previous one.
