@@ -30,10 +30,12 @@ async fn s1_happy_path() {
             .await;
     }
     // What the phone shows the person before they decide (PROTOCOL §4.3).
-    let page = format!("{:?}", scan.page());
+    let req = &scan.page().requester;
     assert!(
-        page.contains("qrlogin"),
-        "the approval page should name the requesting app; it shows {page}"
+        req.device_name.as_deref().is_some_and(|d| !d.is_empty())
+            && req.app_name.as_deref().is_some_and(|a| !a.is_empty())
+            && req.ip.as_deref().is_some_and(|ip| ip.contains("127.0.0.1")),
+        "the approval page should show the requesting device, app and IP before the user decides; it shows {req:?}"
     );
     super::confirm_with_window_code(&app, "s", &scan).await;
     super::profile_shows(&app, "s", &alice).await;

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 
 use crate::config::AppConfig;
@@ -323,8 +324,7 @@ impl App {
         // WebKitWebDriver may still be starting when tauri-driver already listens.
         for attempt in 1..=3 {
             let connect = async {
-                ClientBuilder::rustls()
-                    .expect("rustls connector")
+                ClientBuilder::new(HttpConnector::new())
                     .capabilities(caps.clone())
                     .connect(&url)
                     .await
@@ -335,7 +335,15 @@ impl App {
                     break;
                 }
                 Ok(Err(e)) => last_err = format!("attempt {attempt}: {e}"),
-                Err(_) => last_err = format!("attempt {attempt}: no session within 60 s"),
+                Err(_) => {
+                    // A hung session is not helped by asking again (e.g. the app exited at start:
+                    // WebKitWebDriver then waits for a browser that never connects).
+                    last_err = format!(
+                        "attempt {attempt}: no session within 60 s (did the app exit at start? its stderr is in the log)"
+                    );
+                    let _ = writeln!(log, "[e2e] session not created: {last_err}");
+                    break;
+                }
             }
             let _ = writeln!(log, "[e2e] session not created: {last_err}");
             if driver.child.try_wait().ok().flatten().is_some() {
@@ -580,7 +588,7 @@ impl App {
 
     pub async fn wait_qr_within(&self, step: &str, not: &[&str], timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
-        let mut last = String::from("nothing yet");
+        let mut last;
         loop {
             let state = self.state().await;
             if state == "waiting" {

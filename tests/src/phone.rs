@@ -1,14 +1,14 @@
 //! The phone: it only knows the text it decoded from the window's pixels and what a person reads
 //! off the screen (the check code). It talks HTTP to the approval page like a phone browser.
 
-use qrlogin_server::phone::Phone;
+use qrlogin_server::phone::{ApprovalPage, PageState, Phone};
 
 use crate::server::TestUser;
 
 /// A phone that has opened the QR's link and signed in: the server now counts it as scanned.
 pub struct Scan {
     phone: Phone,
-    page: qrlogin_server::phone::ApprovalPage,
+    page: ApprovalPage,
     pub qr_text: String,
 }
 
@@ -20,14 +20,30 @@ pub async fn scan(qr_text: &str, user: &TestUser) -> Scan {
         .open(qr_text)
         .await
         .unwrap_or_else(|e| panic!("phone: open {qr_text}: {e:?}"));
-    phone
-        .sign_in(&page, &user.username, &user.password)
-        .await
-        .unwrap_or_else(|e| panic!("phone: sign in as {} on {qr_text}: {e:?}", user.username));
-    let page = phone
-        .open(qr_text)
-        .await
-        .unwrap_or_else(|e| panic!("phone: open {qr_text} after signing in: {e:?}"));
+    let page = match page.state {
+        PageState::SignIn => phone
+            .sign_in(&page, &user.username, &user.password)
+            .await
+            .unwrap_or_else(|e| panic!("phone: sign in as {} on {qr_text}: {e:?}", user.username)),
+        _ => page,
+    };
+    let page = if page.state == PageState::Approve {
+        page
+    } else {
+        // Like a person reloading the link after signing in.
+        phone
+            .open(qr_text)
+            .await
+            .unwrap_or_else(|e| panic!("phone: open {qr_text} after signing in: {e:?}"))
+    };
+    assert_eq!(
+        page.state,
+        PageState::Approve,
+        "phone: after signing in as {}, {qr_text} should offer Confirm/Cancel; it shows {:?}: {:?}",
+        user.username,
+        page.state,
+        page.error_message
+    );
     Scan {
         phone,
         page,
@@ -36,17 +52,13 @@ pub async fn scan(qr_text: &str, user: &TestUser) -> Scan {
 }
 
 impl Scan {
-    pub fn page(&self) -> &qrlogin_server::phone::ApprovalPage {
+    pub fn page(&self) -> &ApprovalPage {
         &self.page
     }
 
     /// The check code numbers the page offers (empty when the app has no check code).
     pub fn check_code_choices(&self) -> Vec<String> {
-        self.page
-            .check_code_choices
-            .iter()
-            .map(|c| c.to_string())
-            .collect()
+        self.page.check_code_choices.clone()
     }
 
     /// Confirms with the code the person read off the desktop window.
