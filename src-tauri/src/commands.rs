@@ -164,6 +164,7 @@ pub async fn start_login<R: Runtime>(
     let opts = login::session_options(&state.config, &state.tips, state.lang(), attempt);
     let action = AfterLogin::parse(&state.config.login.after_login);
     let command = state.config.login.command.clone();
+    let redirect_url = state.config.login.redirect_url.clone();
     let handle = app.clone();
     let sink = move |event: LoginEvent| {
         if let LoginEvent::LoggedIn { profile, session, .. } = &event {
@@ -183,7 +184,7 @@ pub async fn start_login<R: Runtime>(
                 action,
                 profile,
                 &session.token,
-                None,
+                Some(redirect_url.as_str()),
                 &command,
             );
         }

@@ -131,6 +131,8 @@ pub struct LoginConfig {
     /// `profile | redirect | print-token | command` (checked by [`Config::validate`]).
     pub after_login: String,
     pub command: String,
+    /// For `after_login = "redirect"`: the app's callback URL (G1 servers also send one).
+    pub redirect_url: String,
 }
 
 impl Default for LoginConfig {
@@ -142,6 +144,7 @@ impl Default for LoginConfig {
             long_poll: true,
             after_login: "profile".into(),
             command: String::new(),
+            redirect_url: String::new(),
         }
     }
 }
@@ -312,6 +315,7 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "login.long_poll", default: "true", doc: "long-poll when the server offers it" },
     KeyDoc { key: "login.after_login", default: "\"profile\"", doc: "profile | redirect | print-token | command" },
     KeyDoc { key: "login.command", default: "\"\"", doc: "for after_login = \"command\": run with the profile in its environment" },
+    KeyDoc { key: "login.redirect_url", default: "\"\"", doc: "for after_login = \"redirect\": open `{redirect_url}?code=200&data={user JSON}` in the browser" },
     KeyDoc { key: "tips.<lang>.<tip>", default: "Authing's texts", doc: "[tips.en] / [tips.\"zh-CN\"]; tips: title scanned canceled expired success success_redirect retry failed (Authing's names tips, scannedTips, ... work too); HTML limited to strong em b i br span" },
     KeyDoc { key: "kiosk.enabled", default: "false", doc: "kiosk mode: full screen, sign out when idle" },
     KeyDoc { key: "kiosk.idle_sign_out_secs", default: "120", doc: "sign out after this many seconds without input" },
@@ -394,6 +398,14 @@ impl Config {
                     did_you_mean(&l.after_login, &AFTER_LOGIN_ACTIONS)
                 ),
             ));
+        }
+        if l.after_login == "redirect" {
+            if let Err(e) = url::Url::parse(l.redirect_url.trim()) {
+                return Err(invalid(
+                    "login.redirect_url",
+                    format!("required when login.after_login = \"redirect\" ({e})"),
+                ));
+            }
         }
         if l.after_login == "command" && l.command.trim().is_empty() {
             return Err(invalid(
