@@ -1,0 +1,80 @@
+//! `qrlogin-bench`: the measuring half of `make bench` (scripts/bench.sh runs it and builds the
+//! table). Every subcommand prints JSON and writes it to `--out`. Loopback only; every loop is
+//! bounded in count and time; child processes are stopped by PID.
+//!
+//!     qrlogin-bench approval [--logins 100] [--concurrency 10] [--deadline-secs 300] --out F
+//!     qrlogin-bench capacity [--waiters 10000] [--requests 50000] [--conns 32] --out F
+//!     qrlogin-bench app --app target/release/qrlogin --hello <hello> [--samples 10] [--idle-secs 60] --work D --out F
+//!     qrlogin-bench serve-ours <data dir> | serve-hello      (children of `capacity`)
+
+mod app;
+mod approval;
+mod capacity;
+mod util;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use util::{arg, arg_str, write_json};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let cmd = args.get(1).map(String::as_str).unwrap_or("");
+    let out = arg_str(&args, "--out", "");
+    let result = match cmd {
+        "serve-ours" => {
+            let dir = args.get(2).cloned().unwrap_or_default();
+            finish(capacity::serve_ours(dir).await);
+            return;
+        }
+        "serve-hello" => {
+            finish(capacity::serve_hello().await);
+            return;
+        }
+        "approval" => {
+            approval::run(
+                arg(&args, "--logins", 100),
+                arg(&args, "--concurrency", 10),
+                Duration::from_secs(arg(&args, "--deadline-secs", 300)),
+            )
+            .await
+        }
+        "capacity" => {
+            capacity::run(capacity::Params {
+                waiters: arg(&args, "--waiters", 10_000),
+                requests: arg(&args, "--requests", 50_000),
+                conns: arg(&args, "--conns", 32),
+            })
+            .await
+        }
+        "app" => {
+            app::run(app::Params {
+                app: PathBuf::from(arg_str(&args, "--app", "target/release/qrlogin")),
+                hello: PathBuf::from(arg_str(&args, "--hello", "")),
+                samples: arg(&args, "--samples", 10),
+                idle_secs: arg(&args, "--idle-secs", 60),
+                work: PathBuf::from(arg_str(&args, "--work", "target/bench/app-work")),
+            })
+            .await
+        }
+        _ => {
+            eprintln!("usage: qrlogin-bench approval|capacity|app [options] --out FILE (see src/main.rs)");
+            std::process::exit(2);
+        }
+    };
+    match result {
+        Ok(v) => write_json(&out, &v),
+        Err(e) => {
+            eprintln!("qrlogin-bench {cmd}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn finish(r: Result<(), String>) {
+    if let Err(e) = r {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}
