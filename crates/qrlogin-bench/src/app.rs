@@ -87,7 +87,10 @@ async fn paint(log: &Path, what: &str, secs: u64) -> Result<i128, String> {
             }
         }
         if tokio::time::Instant::now() > end {
-            return Err(format!("no `{what}` paint within {secs} s ({})", log.display()));
+            return Err(format!(
+                "no `{what}` paint within {secs} s ({})",
+                log.display()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -174,7 +177,11 @@ pub async fn run(p: Params) -> Result<Value, String> {
     for i in 0..p.samples + 1 {
         let measured = i > 0;
         // Alternate which goes first, so drift hits both.
-        let order: [bool; 2] = if i % 2 == 0 { [true, false] } else { [false, true] };
+        let order: [bool; 2] = if i % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
         for is_app in order {
             if is_app {
                 match app_sample(&p, &config, &phone).await {
@@ -232,14 +239,21 @@ async fn hello_sample(p: &Params) -> Result<f64, String> {
 }
 
 /// (spawn → QR painted, confirm returned → profile painted) in ms.
-async fn app_sample(p: &Params, config: &Path, phone: &Phone) -> Result<(f64, Option<f64>), String> {
+async fn app_sample(
+    p: &Params,
+    config: &Path,
+    phone: &Phone,
+) -> Result<(f64, Option<f64>), String> {
     let mut l = launch(&p.app, &p.work, "app", Some(config))?;
     let qr = paint(&l.log, "qr", 60).await;
     let qr = match qr {
         Ok(ns) => ns,
         Err(e) => {
             let err = std::fs::read_to_string(p.work.join("app/stderr.log")).unwrap_or_default();
-            return Err(format!("{e}; app stderr: {}", err.chars().take(600).collect::<String>()));
+            return Err(format!(
+                "{e}; app stderr: {}",
+                err.chars().take(600).collect::<String>()
+            ));
         }
     };
     let start = (qr - l.spawned_ns) as f64 / 1e6;
@@ -260,7 +274,10 @@ async fn app_sample(p: &Params, config: &Path, phone: &Phone) -> Result<(f64, Op
         }
         // Let the app show the scanned state first, as a person would take a moment.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        phone.confirm(&page, None).await.map_err(|e| e.to_string())?;
+        phone
+            .confirm(&page, None)
+            .await
+            .map_err(|e| e.to_string())?;
         let confirmed = monotonic_ns();
         let painted = paint(&l.log, "profile", 20).await?;
         Ok::<f64, String>((painted - confirmed) as f64 / 1e6)

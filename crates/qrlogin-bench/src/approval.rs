@@ -143,7 +143,11 @@ pub async fn run(logins: usize, concurrency: usize, deadline: Duration) -> Resul
 }
 
 /// One login; returns confirm-returned → `LoggedIn` in milliseconds.
-async fn one_login(client: &Arc<Client>, opts: &SessionOptions, phone: &Phone) -> Result<f64, String> {
+async fn one_login(
+    client: &Arc<Client>,
+    opts: &SessionOptions,
+    phone: &Phone,
+) -> Result<f64, String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(i128, LoginEvent)>();
     let session = LoginSession::start(client.clone(), opts.clone(), move |e| {
         let _ = tx.send((monotonic_ns(), e));
@@ -177,7 +181,10 @@ async fn one_login(client: &Arc<Client>, opts: &SessionOptions, phone: &Phone) -
     }
     let pause = rand::thread_rng().gen_range(0..1600);
     tokio::time::sleep(Duration::from_millis(pause)).await;
-    phone.confirm(&page, None).await.map_err(|e| e.to_string())?;
+    phone
+        .confirm(&page, None)
+        .await
+        .map_err(|e| e.to_string())?;
     let confirmed = monotonic_ns();
     let logged_in = loop {
         match next(&mut rx, 20).await? {

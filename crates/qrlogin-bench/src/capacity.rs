@@ -49,7 +49,10 @@ pub async fn serve_hello() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    println!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    println!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     let serve = axum::serve(listener, app);
     let _ = tokio::time::timeout(Duration::from_secs(900), serve).await;
     Ok(())
@@ -164,7 +167,10 @@ pub async fn run(p: Params) -> Result<Value, String> {
     let sessions = Arc::new(generate_many(&http, &ours.base, p.waiters).await?);
     let gen_secs = t.elapsed().as_secs_f64();
     // Sign the phone in on the first, then open (scan) all.
-    let first = phone.open(&sessions[0].1).await.map_err(|e| e.to_string())?;
+    let first = phone
+        .open(&sessions[0].1)
+        .await
+        .map_err(|e| e.to_string())?;
     if first.state == PageState::SignIn {
         phone
             .sign_in(&first, USER, PASSWORD)
@@ -216,12 +222,16 @@ pub async fn run(p: Params) -> Result<Value, String> {
     let (random, qr) = generate(&http, &ours.base).await?;
     let page = phone.open(&qr).await.map_err(|e| e.to_string())?;
     let rss_fan_before = rss_kib(ours.pid);
-    let paths = vec![format!("/api/v2/qrcode/check?random={random}&wait=30&known=scanned"); p.waiters];
+    let paths =
+        vec![format!("/api/v2/qrcode/check?random={random}&wait=30&known=scanned"); p.waiters];
     let fan = hold(ours.addr, paths, false).await;
     let fan_held = fan.len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_fan = rss_kib(ours.pid);
-    phone.confirm(&page, None).await.map_err(|e| e.to_string())?;
+    phone
+        .confirm(&page, None)
+        .await
+        .map_err(|e| e.to_string())?;
     let fan_confirmed = monotonic_ns();
     let mut fan_last = fan_confirmed;
     let mut fan_ok = 0;
@@ -278,11 +288,17 @@ async fn generate(http: &reqwest::Client, base: &str) -> Result<(String, String)
         .await
         .map_err(|e| e.to_string())?;
     let random = v["data"]["random"].as_str().ok_or(format!("gene: {v}"))?;
-    let qr = v["data"]["qrContent"].as_str().ok_or(format!("gene: {v}"))?;
+    let qr = v["data"]["qrContent"]
+        .as_str()
+        .ok_or(format!("gene: {v}"))?;
     Ok((random.to_owned(), qr.to_owned()))
 }
 
-async fn generate_many(http: &reqwest::Client, base: &str, n: usize) -> Result<Vec<(String, String)>, String> {
+async fn generate_many(
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+) -> Result<Vec<(String, String)>, String> {
     let sem = Arc::new(Semaphore::new(32));
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
@@ -324,14 +340,21 @@ async fn open_many(
 }
 
 /// Confirms every page (64 in flight); the monotonic time each confirm returned.
-async fn confirm_many(phone: &Phone, pages: Vec<qrlogin_server::phone::ApprovalPage>) -> Vec<Option<i128>> {
+async fn confirm_many(
+    phone: &Phone,
+    pages: Vec<qrlogin_server::phone::ApprovalPage>,
+) -> Vec<Option<i128>> {
     let sem = Arc::new(Semaphore::new(64));
     let mut tasks = Vec::new();
     for page in pages {
         let (phone, sem) = (phone.clone(), sem.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
-            phone.confirm(&page, None).await.ok().map(|_| monotonic_ns())
+            phone
+                .confirm(&page, None)
+                .await
+                .ok()
+                .map(|_| monotonic_ns())
         }));
     }
     let mut out = Vec::new();
@@ -357,9 +380,8 @@ async fn hold(
             let end = Instant::now() + Duration::from_secs(90);
             let mut first = true;
             loop {
-                let request = format!(
-                    "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-                );
+                let request =
+                    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
                 let mut s = TcpStream::connect(addr).await.ok();
                 if let Some(st) = s.as_mut() {
                     if st.write_all(request.as_bytes()).await.is_err() {
@@ -372,7 +394,8 @@ async fn hold(
                 }
                 let mut s = s?;
                 let mut buf = Vec::new();
-                let _ = tokio::time::timeout(Duration::from_secs(40), s.read_to_end(&mut buf)).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(40), s.read_to_end(&mut buf)).await;
                 let at = monotonic_ns();
                 let text = String::from_utf8_lossy(&buf);
                 let ok = text.contains("\"status\":2");
@@ -392,7 +415,12 @@ async fn hold(
 }
 
 /// Requests per second for `total` GETs of `path` over `conns` keep-alive connections.
-async fn throughput(addr: SocketAddr, path: &str, total: usize, conns: usize) -> Result<f64, String> {
+async fn throughput(
+    addr: SocketAddr,
+    path: &str,
+    total: usize,
+    conns: usize,
+) -> Result<f64, String> {
     let per = total / conns.max(1);
     let start = Instant::now();
     let mut tasks = Vec::new();

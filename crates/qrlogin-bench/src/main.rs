@@ -59,7 +59,9 @@ async fn main() {
             .await
         }
         _ => {
-            eprintln!("usage: qrlogin-bench approval|capacity|app [options] --out FILE (see src/main.rs)");
+            eprintln!(
+                "usage: qrlogin-bench approval|capacity|app [options] --out FILE (see src/main.rs)"
+            );
             std::process::exit(2);
         }
     };

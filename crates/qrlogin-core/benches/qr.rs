@@ -26,7 +26,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(if quick { 10 } else { 50 });
 
     g.bench_function("bare_encode", |b| {
-        b.iter(|| QrCode::with_error_correction_level(black_box(TEXT).as_bytes(), EcLevel::M).unwrap())
+        b.iter(|| {
+            QrCode::with_error_correction_level(black_box(TEXT).as_bytes(), EcLevel::M).unwrap()
+        })
     });
     g.bench_function("bare_encode_svg", |b| {
         b.iter(|| {
