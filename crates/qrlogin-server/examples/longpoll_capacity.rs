@@ -93,9 +93,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut s = TcpStream::connect(addr).await.ok()?;
             s.write_all(request.as_bytes()).await.ok()?;
             let _ = ready.send(()).await;
+            drop(ready); // the count below ends when every waiter has sent (or failed)
             let mut buf = Vec::new();
             let _ = tokio::time::timeout(Duration::from_secs(40), s.read_to_end(&mut buf)).await;
             let text = String::from_utf8_lossy(&buf);
+            if std::env::var_os("LONGPOLL_DEBUG").is_some() {
+                eprintln!("{text}");
+            }
             Some((Instant::now(), text.contains("\"status\":2")))
         }));
         // Pace the connects a little so the listen backlog keeps up.
