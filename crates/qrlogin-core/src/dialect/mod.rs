@@ -385,13 +385,6 @@ pub fn new_random() -> String {
         .collect()
 }
 
-pub fn lang_header(lang: Lang) -> &'static str {
-    match lang {
-        Lang::ZhCn => "zh-CN",
-        Lang::En => "en-US",
-    }
-}
-
 /// The Authing headers of reference §1.3. G1/G2 SDKs send none; we still name the app on G2
 /// because our server (PROTOCOL.md §2) otherwise picks the pool's default app.
 fn authing_headers(id: DialectId, app: &AppParams) -> Vec<(String, String)> {
@@ -418,7 +411,7 @@ fn authing_headers(id: DialectId, app: &AppParams) -> Vec<(String, String)> {
                 "x-authing-sdk-version".into(),
                 format!("rust:{}", env!("CARGO_PKG_VERSION")),
             ));
-            h.push(("x-authing-lang".into(), lang_header(app.lang).into()));
+            h.push(("x-authing-lang".into(), app.lang.authing_header().into()));
         }
     }
     h

@@ -294,6 +294,34 @@ fn g1_not_yet_and_codes() {
 }
 
 #[test]
+fn g1_our_server_status_extension() {
+    let scanned = br#"{"code":200,"data":{"code":500,"message":"scanned","status":"scanned",
+        "data":{"nickname":"Ann","photo":"http://p"},"redirect":null}}"#;
+    assert_eq!(
+        parse_poll(DialectId::WxappLegacy, scanned).unwrap(),
+        ScanStatus::Scanned {
+            nickname: Some("Ann".into()),
+            photo: Some("http://p".into())
+        }
+    );
+    let c = br#"{"code":200,"data":{"code":500,"status":"cancelled","data":null}}"#;
+    assert_eq!(
+        parse_poll(DialectId::WxappLegacy, c).unwrap(),
+        ScanStatus::Cancelled
+    );
+    let e = br#"{"code":200,"data":{"code":2244,"status":"expired","data":null}}"#;
+    assert_eq!(
+        parse_poll(DialectId::WxappLegacy, e).unwrap(),
+        ScanStatus::Expired
+    );
+    let p = br#"{"code":200,"data":{"code":500,"status":"pending","data":null}}"#;
+    assert_eq!(
+        parse_poll(DialectId::WxappLegacy, p).unwrap(),
+        ScanStatus::Pending
+    );
+}
+
+#[test]
 fn g1_requests() {
     let extras = GenerateExtras {
         random: Some("R1234567890ab".into()),

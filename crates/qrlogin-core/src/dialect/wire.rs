@@ -194,7 +194,18 @@ pub(super) fn poll_g1(v: &Value) -> Result<ScanStatus, ProtocolError> {
         };
         return Ok(ScanStatus::Authorized(Authorization::User(user)));
     }
-    // Authing answers "not yet" with any other code (500 seen); our server's §5 codes mean more.
+    // Our server adds the canonical `status` so its G1 clients can tell the states apart;
+    // Authing answers "not yet" with any other code (500 seen).
+    match inner.get("status").and_then(Value::as_str) {
+        Some("pending") => return Ok(ScanStatus::Pending),
+        Some("scanned") => {
+            let (nickname, photo) = brief(inner.get("data"));
+            return Ok(ScanStatus::Scanned { nickname, photo });
+        }
+        Some("cancelled") => return Ok(ScanStatus::Cancelled),
+        Some("expired") => return Ok(ScanStatus::Expired),
+        _ => {}
+    }
     Ok(match code {
         2241..=2245 | 2020 | 403 => failed(code, message(inner)),
         _ => ScanStatus::Pending,

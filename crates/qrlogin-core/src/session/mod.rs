@@ -216,7 +216,14 @@ impl Runner {
     }
 
     async fn run_attempt(&mut self) -> Result<(), CoreError> {
+        let mut last_generate: Option<Instant> = None;
         loop {
+            // A server that calls every new QR expired at once must not make us spin: at most
+            // one generate per poll interval.
+            if let Some(at) = last_generate {
+                tokio::time::sleep_until(at + self.interval).await;
+            }
+            last_generate = Some(Instant::now());
             let ext = self.client.extensions().await;
             let pkce = (self.opts.pkce && ext.pkce).then(Pkce::generate);
             let client = self.client.clone();
