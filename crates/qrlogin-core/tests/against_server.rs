@@ -1,0 +1,439 @@
+//! The engine against the real `qrlogin-server` (in-process, random port, real time): a full
+//! login in each of the four generations with the phone played by `qrlogin_server::phone`, plus
+//! expiry, cancel from the phone, the server going down and coming back, and PKCE refusals.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use qrlogin_core::dialect::{Authorization, ExchangeAuth, PollExtras, ScanStatus};
+use qrlogin_core::pkce::Pkce;
+use qrlogin_core::secret::Secret;
+use qrlogin_core::{
+    Client, ClientConfig, CoreError, DialectId, ErrorKind, LoginEvent, LoginSession, SessionOptions,
+};
+use qrlogin_server::phone::Phone;
+use qrlogin_server::{
+    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
+};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Env {
+    _dir: tempfile::TempDir,
+    server: Server,
+    running: Option<RunningServer>,
+    creds: AppCredentials,
+}
+
+impl Env {
+    async fn new(app: NewApp) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
+        let creds = server
+            .add_app(NewApp {
+                name: "Desk".into(),
+                ..app
+            })
+            .await
+            .unwrap();
+        server
+            .add_user(NewUser {
+                username: "alice".into(),
+                password: PASSWORD.into(),
+                nickname: Some("Alice".into()),
+                email: Some("alice@example.test".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let running = serve(&server, "127.0.0.1:0".parse().unwrap()).await;
+        Env {
+            _dir: dir,
+            server,
+            running: Some(running),
+            creds,
+        }
+    }
+
+    fn base_url(&self) -> String {
+        self.running.as_ref().unwrap().base_url().to_owned()
+    }
+
+    fn client(&self, dialect: DialectId) -> Arc<Client> {
+        let mut c = ClientConfig::new(self.base_url(), dialect, &self.creds.app_id);
+        c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
+        c.requester = Some(qrlogin_core::dialect::Requester::this_machine(
+            "qrlogin-tests",
+            "0.1.0",
+        ));
+        Arc::new(Client::new(c).unwrap())
+    }
+}
+
+async fn serve(server: &Server, listen: std::net::SocketAddr) -> RunningServer {
+    server
+        .serve(ServeOptions {
+            listen,
+            public_url: None,
+            rate_limits: RateLimits::unlimited(),
+        })
+        .await
+        .unwrap()
+}
+
+struct Watch {
+    rx: UnboundedReceiver<LoginEvent>,
+    seen: Vec<LoginEvent>,
+    session: LoginSession,
+}
+
+impl Watch {
+    fn start(client: Arc<Client>, opts: SessionOptions) -> Watch {
+        let (tx, rx) = unbounded_channel();
+        let session = LoginSession::start(client, opts, move |e| {
+            let _ = tx.send(e);
+        });
+        Watch {
+            rx,
+            seen: Vec::new(),
+            session,
+        }
+    }
+
+    /// The next event named `name`; panics on a `failed` event unless that is what is awaited.
+    async fn next(&mut self, name: &str) -> LoginEvent {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let e = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {name} event; saw {:?}", self.names()))
+                .unwrap_or_else(|| panic!("session ended before {name}; saw {:?}", self.names()));
+            self.seen.push(e.clone());
+            if e.name() == name {
+                return e;
+            }
+            if let LoginEvent::Failed { kind, message, .. } = &e {
+                if name != "failed" && *kind != ErrorKind::Network {
+                    panic!("failed while waiting for {name}: {message}");
+                }
+            }
+        }
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.seen.iter().map(LoginEvent::name).collect()
+    }
+}
+
+fn opts() -> SessionOptions {
+    SessionOptions {
+        cancel_pause: Duration::from_millis(200),
+        backoff_initial: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        ..SessionOptions::default()
+    }
+}
+
+/// The phone scans `text`, signs in as alice and confirms with `check_code` when offered.
+async fn approve(text: &str, check_code: Option<&str>) -> Phone {
+    let phone = Phone::new();
+    let page = phone.open(text).await.expect("phone opens the QR");
+    let page = phone
+        .sign_in(&page, "alice", PASSWORD)
+        .await
+        .expect("phone signs in");
+    let pick = if page.check_code_choices.is_empty() {
+        None
+    } else {
+        let code = check_code.expect("the desktop shows a check code");
+        assert!(page.check_code_choices.iter().any(|c| c == code));
+        Some(code)
+    };
+    phone.confirm(&page, pick).await.expect("phone confirms");
+    phone
+}
+
+async fn full_login(dialect: DialectId, app: NewApp) {
+    let env = Env::new(app).await;
+    let client = env.client(dialect);
+    let mut w = Watch::start(client.clone(), opts());
+    w.next("starting").await;
+    let LoginEvent::QrReady {
+        text,
+        check_code,
+        generation,
+        svg,
+        png,
+        expires_at,
+        ttl_ms,
+        ..
+    } = w.next("qrReady").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(generation, 1);
+    assert!(
+        text.starts_with(&env.base_url()) && text.contains("/s/"),
+        "{text}"
+    );
+    assert!(svg.starts_with("data:image/svg+xml") && png.starts_with("data:image/png"));
+    assert_eq!(ttl_ms, 120_000);
+    assert!(expires_at > 1_700_000_000_000);
+    approve(&text, check_code.as_deref()).await;
+    let LoginEvent::Scanned { nickname, .. } = w.next("scanned").await else {
+        unreachable!()
+    };
+    assert_eq!(nickname.as_deref(), Some("Alice"));
+    w.next("authorized").await;
+    let LoginEvent::LoggedIn {
+        profile, session, ..
+    } = w.next("loggedIn").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(profile.username.as_deref(), Some("alice"));
+    assert_eq!(profile.nickname.as_deref(), Some("Alice"));
+    assert_eq!(profile.email.as_deref(), Some("alice@example.test"));
+    assert!(!profile.id.is_empty());
+    assert!(profile.expires_at.is_some_and(|t| t > client.now_ms()));
+    assert!(!session.token.is_empty());
+    w.session.finished().await;
+    assert_eq!(
+        w.names(),
+        ["starting", "qrReady", "scanned", "authorized", "loggedIn"]
+    );
+
+    // The desktop's session restore: the token is good for get-profile.
+    let checked = client.check_token(&session.token).await.unwrap();
+    assert_eq!(checked.id, profile.id);
+    assert_eq!(checked.username.as_deref(), Some("alice"));
+    let bad = client
+        .check_token(&Secret::new("eyJhbGciOiJub25lIn0.e30.x"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.kind(), ErrorKind::Denied, "{bad:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_g1_wxapp_legacy() {
+    full_login(DialectId::WxappLegacy, NewApp::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_g2_app_v1() {
+    full_login(DialectId::AppV1, NewApp::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_g3_v2_with_check_code() {
+    full_login(
+        DialectId::V2,
+        NewApp {
+            check_code: true,
+            ..Default::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_g4_v3() {
+    full_login(DialectId::V3, NewApp::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_refreshes_then_stops_at_the_cap() {
+    let env = Env::new(NewApp {
+        qr_ttl_secs: Some(2),
+        ..Default::default()
+    })
+    .await;
+    let o = SessionOptions {
+        refresh_cap: Some(1),
+        ..opts()
+    };
+    let mut w = Watch::start(env.client(DialectId::V2), o);
+    let LoginEvent::QrReady { ttl_ms, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    assert_eq!(ttl_ms, 2_000);
+    assert!(matches!(
+        w.next("expired").await,
+        LoginEvent::Expired {
+            refreshing: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        w.next("qrReady").await,
+        LoginEvent::QrReady { generation: 2, .. }
+    ));
+    assert!(matches!(
+        w.next("expired").await,
+        LoginEvent::Expired {
+            refreshing: false,
+            ..
+        }
+    ));
+    tokio::time::timeout(WAIT, w.session.finished())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_from_the_phone_then_a_new_qr_logs_in() {
+    let env = Env::new(NewApp::default()).await;
+    let mut w = Watch::start(env.client(DialectId::V3), opts());
+    let LoginEvent::QrReady { text, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    let phone = Phone::new();
+    let page = phone.open(&text).await.unwrap();
+    let page = phone.sign_in(&page, "alice", PASSWORD).await.unwrap();
+    w.next("scanned").await;
+    phone.cancel(&page).await.unwrap();
+    assert!(matches!(
+        w.next("cancelled").await,
+        LoginEvent::Cancelled {
+            refreshing: true,
+            ..
+        }
+    ));
+    let LoginEvent::QrReady {
+        text: text2,
+        generation,
+        ..
+    } = w.next("qrReady").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(generation, 2);
+    assert_ne!(text, text2);
+    approve(&text2, None).await;
+    w.next("loggedIn").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_down_then_up_the_same_qr_still_logs_in() {
+    let mut env = Env::new(NewApp::default()).await;
+    let addr = env.running.as_ref().unwrap().local_addr();
+    let mut w = Watch::start(env.client(DialectId::V2), opts());
+    let first = w.next("qrReady").await;
+    let LoginEvent::QrReady { text, .. } = first.clone() else {
+        unreachable!()
+    };
+
+    env.running.take().unwrap().shutdown().await;
+    let LoginEvent::Failed {
+        kind, retryable, ..
+    } = w.next("failed").await
+    else {
+        unreachable!()
+    };
+    assert_eq!((kind, retryable), (ErrorKind::Network, true));
+    w.next("retrying").await;
+    w.next("retrying").await;
+
+    // Same port, same data dir: the QR session survived.
+    env.running = Some(serve(&env.server, addr).await);
+    let again = w.next("qrReady").await;
+    assert_eq!(again, first, "the same QR is shown again, not a new one");
+    approve(&text, None).await;
+    w.next("loggedIn").await;
+}
+
+/// Generate with a PKCE challenge, let the phone confirm, poll until authorized.
+async fn authorized_ticket(client: &Client, pkce: &Pkce) -> Authorization {
+    let qr = client.generate(Some(pkce)).await.unwrap();
+    approve(qr.qr_content.as_deref().unwrap(), qr.check_code.as_deref()).await;
+    loop {
+        match client
+            .poll(&qr.handle, &PollExtras::default())
+            .await
+            .unwrap()
+        {
+            ScanStatus::Authorized(a) => return a,
+            ScanStatus::Pending | ScanStatus::Scanned { .. } => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pkce_verifier_is_refused_and_does_not_spend_the_ticket() {
+    let env = Env::new(NewApp::default()).await;
+    for dialect in [DialectId::AppV1, DialectId::V2, DialectId::V3] {
+        let client = env.client(dialect);
+        let pkce = Pkce::generate();
+        let Authorization::Ticket { ticket, .. } = authorized_ticket(&client, &pkce).await else {
+            panic!("{dialect}: expected a ticket")
+        };
+        let wrong = Pkce::generate();
+        let err = client
+            .exchange(&ticket, &ExchangeAuth::Pkce(wrong.verifier().clone()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::Denied { code: 2243, .. }),
+            "{dialect}: {err:?}"
+        );
+        let err = client
+            .exchange(&ticket, &ExchangeAuth::None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(2243),
+            "{dialect}: a missing verifier too: {err:?}"
+        );
+        client
+            .exchange(&ticket, &ExchangeAuth::Pkce(pkce.verifier().clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{dialect}: the right verifier still works: {e:?}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pkce_verifier_is_refused_on_g1_poll() {
+    let env = Env::new(NewApp::default()).await;
+    let client = env.client(DialectId::WxappLegacy);
+    let pkce = Pkce::generate();
+    let qr = client.generate(Some(&pkce)).await.unwrap();
+    approve(qr.qr_content.as_deref().unwrap(), None).await;
+    let wrong = PollExtras {
+        code_verifier: Some(Pkce::generate().verifier().clone()),
+        ..Default::default()
+    };
+    let mut status = ScanStatus::Pending;
+    for _ in 0..50 {
+        status = client.poll(&qr.handle, &wrong).await.unwrap();
+        if !matches!(status, ScanStatus::Pending | ScanStatus::Scanned { .. }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        matches!(status, ScanStatus::Failed { code: 2243, .. }),
+        "{status:?}"
+    );
+    let right = PollExtras {
+        code_verifier: Some(pkce.verifier().clone()),
+        ..Default::default()
+    };
+    let status = client.poll(&qr.handle, &right).await.unwrap();
+    assert!(
+        matches!(status, ScanStatus::Authorized(Authorization::User(ref u)) if u.token.is_some()),
+        "{status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_reads_the_servers_extensions() {
+    let env = Env::new(NewApp::default()).await;
+    let ext = env.client(DialectId::V2).extensions().await;
+    assert!(ext.long_poll && ext.pkce && ext.check_code && ext.requester && ext.scan_id);
+}
