@@ -36,7 +36,11 @@ struct UserWithToken<'a> {
 }
 
 pub fn user_json(profile: &Profile, token: &Secret) -> String {
-    serde_json::to_string(&UserWithToken { profile, token: token.expose() }).unwrap_or_default()
+    serde_json::to_string(&UserWithToken {
+        profile,
+        token: token.expose(),
+    })
+    .unwrap_or_default()
 }
 
 pub fn run<R: Runtime>(
@@ -72,8 +76,14 @@ pub fn run<R: Runtime>(
             cmd.arg("-c").arg(command);
             // The environment, not argv: other users can read a process's argv but not its env.
             cmd.env("QRLOGIN_USER_ID", &profile.id)
-                .env("QRLOGIN_USERNAME", profile.username.as_deref().unwrap_or(""))
-                .env("QRLOGIN_NICKNAME", profile.nickname.as_deref().unwrap_or(""))
+                .env(
+                    "QRLOGIN_USERNAME",
+                    profile.username.as_deref().unwrap_or(""),
+                )
+                .env(
+                    "QRLOGIN_NICKNAME",
+                    profile.nickname.as_deref().unwrap_or(""),
+                )
                 .env("QRLOGIN_EMAIL", profile.email.as_deref().unwrap_or(""))
                 .env("QRLOGIN_PHONE", profile.phone.as_deref().unwrap_or(""))
                 .env("QRLOGIN_TOKEN", token.expose());
@@ -90,7 +100,9 @@ pub fn run<R: Runtime>(
 pub fn redirect_target(base: &str, user_json: &str) -> String {
     match url::Url::parse(base) {
         Ok(mut u) => {
-            u.query_pairs_mut().append_pair("code", "200").append_pair("data", user_json);
+            u.query_pairs_mut()
+                .append_pair("code", "200")
+                .append_pair("data", user_json);
             u.to_string()
         }
         Err(_) => base.to_string(),
@@ -98,8 +110,15 @@ pub fn redirect_target(base: &str, user_json: &str) -> String {
 }
 
 fn open_in_browser(target: &str) -> std::io::Result<()> {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-    std::process::Command::new(opener).arg(target).spawn().map(|_| ())
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(target)
+        .spawn()
+        .map(|_| ())
 }
 
 #[cfg(test)]

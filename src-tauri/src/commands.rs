@@ -66,10 +66,16 @@ pub async fn ensure_backend<R: Runtime>(
         let data_dir = app.path().app_data_dir()?;
         let embedded = Embedded::start(&data_dir, config.server.lan, config.server.port).await?;
         let client = login::client_for_embedded(config, &embedded, state.lang())?;
-        Backend { client: Arc::new(client), embedded: Some(embedded) }
+        Backend {
+            client: Arc::new(client),
+            embedded: Some(embedded),
+        }
     } else {
         let client = login::client_for_remote(config, state.lang())?;
-        Backend { client: Arc::new(client), embedded: None }
+        Backend {
+            client: Arc::new(client),
+            embedded: None,
+        }
     };
     *slot = Some(backend);
     Ok(())
@@ -95,7 +101,12 @@ async fn info_of(state: &AppState) -> AppInfo {
             idle_sign_out_secs: k.idle_sign_out_secs,
             warn_secs: k.warn_secs,
         },
-        server: ServerInfo { embedded, lan, url, dialect },
+        server: ServerInfo {
+            embedded,
+            lan,
+            url,
+            dialect,
+        },
         demo: embedded,
     }
 }
@@ -118,10 +129,14 @@ pub async fn restore_session<R: Runtime>(
     state: State<'_, AppState>,
 ) -> Result<Option<Profile>, AppError> {
     ensure_backend(&app, &state).await?;
-    let Some(saved) = persist::load(&app) else { return Ok(None) };
+    let Some(saved) = persist::load(&app) else {
+        return Ok(None);
+    };
     let client = {
         let backend = state.backend.lock().await;
-        let Some(b) = backend.as_ref() else { return Ok(None) };
+        let Some(b) = backend.as_ref() else {
+            return Ok(None);
+        };
         if b.app_id() != saved.app_id || (b.embedded.is_none() && b.server_url() != saved.server) {
             tracing::info!("the saved session belongs to another server or app; not restoring it");
             return Ok(None);
@@ -157,7 +172,9 @@ pub async fn start_login<R: Runtime>(
     ensure_backend(&app, &state).await?;
     let (client, app_id, server) = {
         let backend = state.backend.lock().await;
-        let b = backend.as_ref().ok_or_else(|| AppError::Server("no server".into()))?;
+        let b = backend
+            .as_ref()
+            .ok_or_else(|| AppError::Server("no server".into()))?;
         (b.client.clone(), b.app_id(), b.server_url())
     };
     let attempt = state.next_attempt();
@@ -167,7 +184,10 @@ pub async fn start_login<R: Runtime>(
     let redirect_url = state.config.login.redirect_url.clone();
     let handle = app.clone();
     let sink = move |event: LoginEvent| {
-        if let LoginEvent::LoggedIn { profile, session, .. } = &event {
+        if let LoginEvent::LoggedIn {
+            profile, session, ..
+        } = &event
+        {
             let remembered = Remembered {
                 server: server.clone(),
                 app_id: app_id.clone(),
@@ -221,8 +241,13 @@ pub async fn demo_credentials(state: State<'_, AppState>) -> Result<DemoCredenti
         .as_ref()
         .and_then(|b| b.embedded.as_ref())
         .map(|e| e.demo.clone())
-        .ok_or_else(|| AppError::NotAvailable("the demo account exists only on the embedded server".into()))?;
-    Ok(DemoCredentials { username: demo.username, password: demo.password })
+        .ok_or_else(|| {
+            AppError::NotAvailable("the demo account exists only on the embedded server".into())
+        })?;
+    Ok(DemoCredentials {
+        username: demo.username,
+        password: demo.password,
+    })
 }
 
 #[tauri::command]
@@ -240,8 +265,13 @@ pub async fn set_lan<R: Runtime>(
         };
         let Backend { embedded, client } = backend;
         let Some(embedded) = embedded else {
-            *slot = Some(Backend { client, embedded: None });
-            return Err(AppError::NotAvailable("the LAN switch is for the embedded server".into()));
+            *slot = Some(Backend {
+                client,
+                embedded: None,
+            });
+            return Err(AppError::NotAvailable(
+                "the LAN switch is for the embedded server".into(),
+            ));
         };
         let moved = match embedded.set_lan(enabled, state.config.server.port).await {
             Ok(m) => m,
@@ -250,19 +280,26 @@ pub async fn set_lan<R: Runtime>(
                 let data_dir = app.path().app_data_dir()?;
                 let fallback = Embedded::start(&data_dir, false, state.config.server.port).await?;
                 let client = login::client_for_embedded(&state.config, &fallback, state.lang())?;
-                *slot = Some(Backend { client: Arc::new(client), embedded: Some(fallback) });
+                *slot = Some(Backend {
+                    client: Arc::new(client),
+                    embedded: Some(fallback),
+                });
                 return Err(e);
             }
         };
         let client = login::client_for_embedded(&state.config, &moved, state.lang())?;
-        *slot = Some(Backend { client: Arc::new(client), embedded: Some(moved) });
+        *slot = Some(Backend {
+            client: Arc::new(client),
+            embedded: Some(moved),
+        });
     }
     Ok(info_of(&state).await)
 }
 
 #[tauri::command]
 pub async fn set_lang(state: State<'_, AppState>, lang: String) -> Result<(), AppError> {
-    let lang = Lang::parse(&lang).ok_or_else(|| AppError::Config(format!("unknown language {lang:?}: use zh-CN or en")))?;
+    let lang = Lang::parse(&lang)
+        .ok_or_else(|| AppError::Config(format!("unknown language {lang:?}: use zh-CN or en")))?;
     state.set_lang(lang);
     let mut backend = state.backend.lock().await;
     if let Some(b) = backend.as_mut() {

@@ -3,7 +3,9 @@
 
 use crate::error::AppError;
 use qrlogin_core::secret::Secret;
-use qrlogin_server::{NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server};
+use qrlogin_server::{
+    NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
+};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -44,7 +46,12 @@ impl Embedded {
         let demo = ensure_demo(&server, data_dir).await?;
         let running = serve(&server, lan, port).await?;
         tracing::info!(url = %running.base_url(), lan, "embedded server started");
-        Ok(Self { server, running, demo, lan })
+        Ok(Self {
+            server,
+            running,
+            demo,
+            lan,
+        })
     }
 
     pub fn base_url(&self) -> String {
@@ -54,11 +61,21 @@ impl Embedded {
     /// Moves the server between loopback and the LAN address. The old listener is shut down first
     /// so that the port can be reused.
     pub async fn set_lan(self, lan: bool, port: u16) -> Result<Self, AppError> {
-        let Embedded { server, running, demo, .. } = self;
+        let Embedded {
+            server,
+            running,
+            demo,
+            ..
+        } = self;
         running.shutdown().await;
         let running = serve(&server, lan, port).await?;
         tracing::info!(url = %running.base_url(), lan, "embedded server moved");
-        Ok(Self { server, running, demo, lan })
+        Ok(Self {
+            server,
+            running,
+            demo,
+            lan,
+        })
     }
 
     pub async fn shutdown(self) {
@@ -67,7 +84,11 @@ impl Embedded {
 }
 
 async fn serve(server: &Server, lan: bool, port: u16) -> Result<RunningServer, AppError> {
-    let ip = if lan { lan_address()? } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
+    let ip = if lan {
+        lan_address()?
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    };
     server
         .clone()
         .serve(ServeOptions {
@@ -97,13 +118,18 @@ async fn ensure_demo(server: &Server, data_dir: &Path) -> Result<DemoAccount, Ap
     if let Ok(bytes) = std::fs::read(&path) {
         match serde_json::from_slice::<DemoAccount>(&bytes) {
             Ok(demo) => {
-                let apps = server.list_apps().await.map_err(|e| AppError::Server(e.to_string()))?;
+                let apps = server
+                    .list_apps()
+                    .await
+                    .map_err(|e| AppError::Server(e.to_string()))?;
                 if apps.iter().any(|a| a.app_id == demo.app_id) {
                     return Ok(demo);
                 }
                 tracing::warn!("demo app is gone from the server database; making a new one");
             }
-            Err(e) => tracing::warn!(error = %e, "demo.json is unreadable; making a new demo account"),
+            Err(e) => {
+                tracing::warn!(error = %e, "demo.json is unreadable; making a new demo account")
+            }
         }
     }
     let creds = server
@@ -116,7 +142,12 @@ async fn ensure_demo(server: &Server, data_dir: &Path) -> Result<DemoAccount, Ap
         .map_err(|e| AppError::Server(e.to_string()))?;
     let password = Secret::new(random_password());
     let username = "demo".to_string();
-    if server.find_user_by_username(&username).await.map_err(|e| AppError::Server(e.to_string()))?.is_some() {
+    if server
+        .find_user_by_username(&username)
+        .await
+        .map_err(|e| AppError::Server(e.to_string()))?
+        .is_some()
+    {
         server
             .set_password(&username, password.expose())
             .await
@@ -149,16 +180,24 @@ fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
     let chunk = |rng: &mut rand::rngs::ThreadRng| -> String {
-        (0..4).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+        (0..4)
+            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+            .collect()
     };
-    format!("{}-{}-{}", chunk(&mut rng), chunk(&mut rng), chunk(&mut rng))
+    format!(
+        "{}-{}-{}",
+        chunk(&mut rng),
+        chunk(&mut rng),
+        chunk(&mut rng)
+    )
 }
 
 /// Writes a file only its owner can read (it holds a password).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| AppError::Store(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AppError::Store(format!("{}: {e}", dir.display())))?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -167,8 +206,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| AppError::Store(format!("{}: {e}", path.display())))?;
-    f.write_all(bytes).map_err(|e| AppError::Store(format!("{}: {e}", path.display())))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| AppError::Store(format!("{}: {e}", path.display())))?;
+    f.write_all(bytes)
+        .map_err(|e| AppError::Store(format!("{}: {e}", path.display())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -65,19 +65,22 @@ pub fn run() {
         }
     };
     let _log_guard = logging::init(&settings.log_dir);
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), kiosk = settings.config.kiosk.enabled, "starting");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        kiosk = settings.config.kiosk.enabled,
+        "starting"
+    );
 
     let state = AppState::new(settings.config, settings.tips, settings.lang);
     // Registered first, as the plugin asks: a second start hands over to the first and exits.
-    let builder = tauri::Builder::default().plugin(tauri_plugin_single_instance::init(
-        |app, _argv, _cwd| {
+    let builder =
+        tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
                 let _ = window.show();
                 let _ = window.set_focus();
             }
-        },
-    ));
+        }));
     let kiosk = state.config.kiosk.enabled;
     let app = build_app(builder, state)
         .build(tauri::generate_context!())
@@ -86,7 +89,9 @@ pub fn run() {
             std::process::exit(1);
         });
     app.run(move |handle, event| match event {
-        tauri::RunEvent::ExitRequested { api, code: None, .. } if kiosk => {
+        tauri::RunEvent::ExitRequested {
+            api, code: None, ..
+        } if kiosk => {
             api.prevent_exit();
         }
         tauri::RunEvent::Exit => {

@@ -18,7 +18,10 @@ pub fn init(log_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuar
     let (file_layer, guard) = match file {
         Some(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            (Some(fmt::layer().with_ansi(false).with_writer(writer)), Some(guard))
+            (
+                Some(fmt::layer().with_ansi(false).with_writer(writer)),
+                Some(guard),
+            )
         }
         None => (None, None),
     };

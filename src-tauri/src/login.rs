@@ -5,8 +5,8 @@ use crate::embedded::Embedded;
 use crate::error::AppError;
 use qrlogin_core::config::Config;
 use qrlogin_core::dialect::{DialectId, Requester};
-use qrlogin_core::session::{Client, ClientConfig};
 use qrlogin_core::session::SessionOptions;
+use qrlogin_core::session::{Client, ClientConfig};
 use qrlogin_core::tips::{Lang, Tips};
 use std::sync::Arc;
 
@@ -67,7 +67,10 @@ fn base_config(config: &Config, base_url: String, lang: Lang) -> ClientConfig {
     cc.app.custom_data = server.custom_data.clone();
     cc.app.lang = lang;
     // What the approval page shows the person on the phone before they confirm.
-    cc.requester = Some(Requester::this_machine("qrlogin", env!("CARGO_PKG_VERSION")));
+    cc.requester = Some(Requester::this_machine(
+        "qrlogin",
+        env!("CARGO_PKG_VERSION"),
+    ));
     cc
 }
 

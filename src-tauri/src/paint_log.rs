@@ -4,14 +4,20 @@
 use std::io::Write;
 
 pub fn record(what: &str) {
-    let Ok(path) = std::env::var("QRLOGIN_PAINT_LOG") else { return };
+    let Ok(path) = std::env::var("QRLOGIN_PAINT_LOG") else {
+        return;
+    };
     let what: String = what
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .take(32)
         .collect();
     let line = format!("{what} {}\n", monotonic_ns());
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = f.write_all(line.as_bytes());
     }
 }
@@ -19,7 +25,10 @@ pub fn record(what: &str) {
 /// CLOCK_MONOTONIC in nanoseconds: `std::time::Instant` hides the raw value, and another process
 /// needs a number it can compare against its own reading of the same clock.
 pub fn monotonic_ns() -> u128 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime only writes into the timespec we own.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     if rc != 0 {

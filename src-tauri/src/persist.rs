@@ -72,7 +72,11 @@ fn prepare_private_file<R: Runtime>(app: &AppHandle<R>) {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let path = dir.join(STORE_FILE);
         let _ = std::fs::create_dir_all(&dir);
-        let made = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
+        let made = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path);
         let fixed = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
         if let Err(e) = made.and(fixed) {
             tracing::warn!(error = %e, path = %path.display(), "could not make the session file private");

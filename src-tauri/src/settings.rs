@@ -17,8 +17,11 @@ pub struct Settings {
 }
 
 pub fn resolve(cli: &Cli) -> Result<Settings, String> {
-    let sources =
-        ConfigSources::standard(Some(&user_config_dir()), cli.config.clone(), cli.overrides());
+    let sources = ConfigSources::standard(
+        Some(&user_config_dir()),
+        cli.config.clone(),
+        cli.overrides(),
+    );
     let config = config::load(&sources).map_err(|e| e.to_string())?;
     let lang = config.login.lang.resolve();
     let tips = Tips::from_config(&config.tips);
@@ -43,6 +46,9 @@ fn xdg(var: &str, fallback: &str) -> PathBuf {
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| {
-            std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp")).join(fallback)
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/tmp"))
+                .join(fallback)
         })
 }

@@ -36,13 +36,22 @@ fn wait_for(events: &Events, name: &str, from: usize, timeout: Duration) -> (Val
     loop {
         {
             let got = events.lock().unwrap();
-            if let Some((i, e)) = got.iter().enumerate().skip(from).find(|(_, e)| e["event"] == name) {
+            if let Some((i, e)) = got
+                .iter()
+                .enumerate()
+                .skip(from)
+                .find(|(_, e)| e["event"] == name)
+            {
                 return (e.clone(), i);
             }
         }
         if Instant::now() > deadline {
-            let names: Vec<String> =
-                events.lock().unwrap().iter().map(|e| e["event"].to_string()).collect();
+            let names: Vec<String> = events
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| e["event"].to_string())
+                .collect();
             panic!("no {name} event within {timeout:?}; saw {names:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -53,7 +62,9 @@ fn make_app(config: Config) -> App<MockRuntime> {
     let mut ctx = mock_context(noop_assets());
     ctx.config_mut().identifier = "dev.qrlogin.shell-test".into();
     let state = AppState::new(config, Tips::default(), Lang::En);
-    qrlogin_app::build_app(mock_builder(), state).build(ctx).expect("mock app builds")
+    qrlogin_app::build_app(mock_builder(), state)
+        .build(ctx)
+        .expect("mock app builds")
 }
 
 #[test]
@@ -67,9 +78,15 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     let rt = tauri::async_runtime::handle();
     let server_dir = tempfile::tempdir().unwrap();
     let (server, running, creds) = rt.block_on(async {
-        let server = Server::open(OpenOptions::new(server_dir.path())).await.unwrap();
+        let server = Server::open(OpenOptions::new(server_dir.path()))
+            .await
+            .unwrap();
         let creds = server
-            .add_app(NewApp { name: "Shell test".into(), check_code: true, ..Default::default() })
+            .add_app(NewApp {
+                name: "Shell test".into(),
+                check_code: true,
+                ..Default::default()
+            })
             .await
             .unwrap();
         server
@@ -103,35 +120,62 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     let handle = app.handle().clone();
 
     // app_info names the configured server, not an embedded one.
-    let info = rt.block_on(commands::app_info(handle.clone(), app.state())).unwrap();
+    let info = rt
+        .block_on(commands::app_info(handle.clone(), app.state()))
+        .unwrap();
     assert!(!info.server.embedded);
     assert_eq!(info.server.url, running.base_url());
     assert_eq!(info.server.dialect, "v2");
     assert!(!info.demo, "no demo account on a configured server");
-    assert!(rt.block_on(commands::demo_credentials(app.state())).is_err());
+    assert!(rt
+        .block_on(commands::demo_credentials(app.state()))
+        .is_err());
 
     // Nothing remembered yet.
-    assert!(rt.block_on(commands::restore_session(handle.clone(), app.state())).unwrap().is_none());
+    assert!(rt
+        .block_on(commands::restore_session(handle.clone(), app.state()))
+        .unwrap()
+        .is_none());
 
     // Start: a QR arrives. Cancel: the phone's confirm no longer reaches the window.
     let events: Events = Default::default();
-    rt.block_on(commands::start_login(handle.clone(), app.state(), channel(&events))).unwrap();
+    rt.block_on(commands::start_login(
+        handle.clone(),
+        app.state(),
+        channel(&events),
+    ))
+    .unwrap();
     let (qr, _) = wait_for(&events, "qrReady", 0, Duration::from_secs(10));
     let first_link = qr["data"]["text"].as_str().unwrap().to_string();
-    assert!(!qr.to_string().contains("token"), "no token in a UI event: {qr}");
+    assert!(
+        !qr.to_string().contains("token"),
+        "no token in a UI event: {qr}"
+    );
     rt.block_on(commands::cancel_login(app.state())).unwrap();
     let seen = events.lock().unwrap().len();
     let phone = Phone::new();
     rt.block_on(async {
         let page = phone.open(&first_link).await.unwrap();
-        phone.sign_in(&page, "alice", "correct horse").await.unwrap();
+        phone
+            .sign_in(&page, "alice", "correct horse")
+            .await
+            .unwrap();
     });
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(events.lock().unwrap().len(), seen, "a cancelled attempt sent more events");
+    assert_eq!(
+        events.lock().unwrap().len(),
+        seen,
+        "a cancelled attempt sent more events"
+    );
 
     // Retry = a new attempt with a new QR that the phone can approve.
     let events: Events = Default::default();
-    rt.block_on(commands::start_login(handle.clone(), app.state(), channel(&events))).unwrap();
+    rt.block_on(commands::start_login(
+        handle.clone(),
+        app.state(),
+        channel(&events),
+    ))
+    .unwrap();
     let (qr, _) = wait_for(&events, "qrReady", 0, Duration::from_secs(10));
     let link = qr["data"]["text"].as_str().unwrap().to_string();
     assert_ne!(link, first_link, "a retry shows a new QR");
@@ -139,9 +183,18 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     assert!(check_code.is_some(), "the app has check codes on");
     rt.block_on(async {
         let page = phone.open(&link).await.unwrap();
-        let page = phone.sign_in(&page, "alice", "correct horse").await.unwrap_or(page);
-        let page = if page.check_code_choices.is_empty() { phone.open(&link).await.unwrap() } else { page };
-        assert!(page.check_code_choices.contains(check_code.as_ref().unwrap()));
+        let page = phone
+            .sign_in(&page, "alice", "correct horse")
+            .await
+            .unwrap_or(page);
+        let page = if page.check_code_choices.is_empty() {
+            phone.open(&link).await.unwrap()
+        } else {
+            page
+        };
+        assert!(page
+            .check_code_choices
+            .contains(check_code.as_ref().unwrap()));
         phone.confirm(&page, check_code.as_deref()).await.unwrap();
     });
     let (scanned, _) = wait_for(&events, "scanned", 0, Duration::from_secs(10));
@@ -149,8 +202,14 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     let (logged_in, _) = wait_for(&events, "loggedIn", 0, Duration::from_secs(10));
     assert_eq!(logged_in["data"]["profile"]["username"], "alice");
     assert_eq!(logged_in["data"]["profile"]["nickname"], "Alice");
-    assert!(logged_in["data"].get("session").is_none(), "the token never crosses to the UI");
-    assert!(!logged_in.to_string().to_lowercase().contains("token\""), "{logged_in}");
+    assert!(
+        logged_in["data"].get("session").is_none(),
+        "the token never crosses to the UI"
+    );
+    assert!(
+        !logged_in.to_string().to_lowercase().contains("token\""),
+        "{logged_in}"
+    );
 
     // Remembered: the store file exists, only its owner can read it, and it holds the session.
     let store = home.path().join("data/dev.qrlogin.shell-test/session.json");
@@ -178,8 +237,12 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     assert_eq!(restored.username.as_deref(), Some("alice"));
 
     // Sign out forgets it: the next start shows the QR.
-    rt.block_on(commands::sign_out(handle.clone(), app.state())).unwrap();
-    assert!(rt.block_on(commands::restore_session(handle.clone(), app.state())).unwrap().is_none());
+    rt.block_on(commands::sign_out(handle.clone(), app.state()))
+        .unwrap();
+    assert!(rt
+        .block_on(commands::restore_session(handle.clone(), app.state()))
+        .unwrap()
+        .is_none());
     drop(app);
     let app = make_app(config);
     assert!(rt
