@@ -33,7 +33,14 @@ pub async fn sign_in_from_phone(app: &App, step: &str, user: &TestUser) -> Strin
 pub async fn scanned_shows(app: &App, step: &str, nickname: &str) {
     let s = format!("{step}-2-scanned");
     app.wait_state(&s, "scanned").await;
-    app.assert_text(&s, "scanned-name", nickname).await;
+    let shown = app.text("scanned-name").await;
+    if !names(&shown, nickname) {
+        app.fail_with(
+            &s,
+            format!("#scanned-name shows {shown:?}, expected the nickname {nickname:?}"),
+        )
+        .await;
+    }
     if !app.is_shown("scanned-user").await {
         app.fail_with(&s, "the scanned user's avatar block #scanned-user is not visible")
             .await;
@@ -71,4 +78,22 @@ pub async fn profile_shows(app: &App, step: &str, user: &TestUser) {
     app.assert_text(&s, "profile-nickname", &user.nickname).await;
     app.assert_text(&s, "profile-username", &user.username).await;
     app.assert_no_qr(&s).await;
+}
+
+/// Whether `#scanned-name`'s text names `nickname`: the nickname itself, or the UI's sentence
+/// around it ("Scanned by {name}" / "{name} 已扫码", ui/i18n.js `scannedBy`), character for
+/// character (a hostile nickname must come out exactly as it went in).
+pub fn names(shown: &str, nickname: &str) -> bool {
+    shown == nickname
+        || shown == format!("Scanned by {nickname}")
+        || shown == format!("{nickname} 已扫码")
+}
+
+/// The nickname inside `#scanned-name`'s text (see [`names`]).
+pub fn nickname_in(shown: &str) -> String {
+    shown
+        .strip_prefix("Scanned by ")
+        .or_else(|| shown.strip_suffix(" 已扫码"))
+        .unwrap_or(shown)
+        .to_string()
 }

@@ -30,16 +30,22 @@ async fn s1_happy_path() {
             .await;
     }
     // What the phone shows the person before they decide (PROTOCOL §4.3).
-    let req = &scan.page().requester;
+    let req = scan.page().requester.clone();
     assert!(
-        req.device_name.as_deref().is_some_and(|d| !d.is_empty())
-            && req.app_name.as_deref().is_some_and(|a| !a.is_empty())
+        req.app_name.as_deref().is_some_and(|a| !a.is_empty())
+            && req.platform.as_deref().is_some_and(|p| !p.is_empty())
             && req.ip.as_deref().is_some_and(|ip| ip.contains("127.0.0.1")),
-        "the approval page should show the requesting device, app and IP before the user decides; it shows {req:?}"
+        "the approval page should show the requesting app, platform and IP before the user decides; it shows {req:?}"
     );
     super::confirm_with_window_code(&app, "s", &scan).await;
     super::profile_shows(&app, "s", &alice).await;
     app.quit().await;
+    // Checked last so that the rest of the flow is still verified when only this is missing.
+    assert!(
+        req.device_name.as_deref().is_some_and(|d| !d.trim().is_empty()),
+        "the approval page does not say which computer asks to sign in (requester.deviceName is \
+         empty): the person approving cannot tell this desktop from another; it shows {req:?}"
+    );
 }
 
 /// The out-of-box experience: no config at all, the embedded server, and the demo account the
@@ -69,11 +75,12 @@ async fn s1_happy_path_embedded_demo() {
     )
     .await;
     app.wait_state("3-scanned", "scanned").await;
-    let nickname = app
+    let shown = app
         .wait_text("3-scanned", "scanned-name", "the demo user's name", |t| {
             !t.is_empty()
         })
         .await;
+    let nickname = super::nickname_in(&shown);
     super::scanned_shows(&app, "3", &nickname).await;
     super::confirm_with_window_code(&app, "3", &scan).await;
     super::profile_shows(

@@ -268,7 +268,6 @@ impl App {
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
             .env("NO_AT_BRIDGE", "1")
-            .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
             .stderr(log.try_clone().expect("clone the log handle"))
@@ -412,9 +411,20 @@ impl App {
         .to_string()
     }
 
+    /// Takes a screenshot. WebKitGTK answers one only after its next rendering update; with
+    /// compositing off (the Xvfb setup) a page that is perfectly still (no countdown ticking,
+    /// e.g. the scanned or profile view) never has one, and the screenshot hangs. So, for a
+    /// moment, a 1-pixel mark in the bottom-right corner alternates between two almost
+    /// transparent shades: the page repaints, nothing a person (or a QR decoder) would notice.
+    async fn grab(&self) -> Vec<u8> {
+        self.wd("repaint mark", self.client().execute(REPAINT_JS, vec![]))
+            .await;
+        self.wd("screenshot", self.client().screenshot()).await
+    }
+
     /// A PNG of the window, also written to `target/e2e/<scenario>-<step>.png`.
     pub async fn screenshot(&self, step: &str) -> Vec<u8> {
-        let png = self.wd("screenshot", self.client().screenshot()).await;
+        let png = self.grab().await;
         let path = self.scenario.screenshot_path(step);
         fs::write(&path, &png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         png
@@ -422,7 +432,7 @@ impl App {
 
     /// A PNG of the window, not written anywhere (for polling).
     pub async fn screenshot_unsaved(&self) -> Vec<u8> {
-        self.wd("screenshot", self.client().screenshot()).await
+        self.grab().await
     }
 
     /// What a failure message should say about the window.
@@ -452,6 +462,7 @@ impl App {
     async fn fail(&self, step: &str, msg: String) -> ! {
         let shot = format!("{step}-FAILED");
         let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            let _ = self.client().execute(REPAINT_JS, vec![]).await;
             if let Ok(png) = self.client().screenshot().await {
                 let _ = fs::write(self.scenario.screenshot_path(&shot), png);
             }
@@ -464,6 +475,28 @@ impl App {
             self.scenario.screenshot_path(&shot).display(),
             self.scenario.driver_log().display()
         );
+    }
+
+    /// Waits (up to 3 s) until no finite CSS transition or animation is running, so that a
+    /// screenshot shows the state as a person sees it once the fade is over.
+    pub async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let busy = self
+                .exec(
+                    r#"if (!document.getAnimations) return 0;
+                       return document.getAnimations().filter(a => a.playState === 'running'
+                         && a.effect && a.effect.getTiming().iterations !== Infinity).length;"#,
+                    vec![],
+                )
+                .await
+                .as_u64()
+                .unwrap_or(0);
+            if busy == 0 || Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until `body[data-state]` is `want`, then screenshots it as `step`.
@@ -480,6 +513,7 @@ impl App {
                 seen.push(state.clone());
             }
             if state == want {
+                self.settle().await;
                 return self.screenshot(step).await;
             }
             if Instant::now() >= deadline {
@@ -757,6 +791,23 @@ impl App {
         self.driver.log.clone()
     }
 }
+
+/// See [`App::grab`].
+const REPAINT_JS: &str = r#"let m = document.getElementById('__e2e_repaint');
+               if (!m) {
+                 m = document.createElement('div');
+                 m.id = '__e2e_repaint';
+                 m.setAttribute('aria-hidden', 'true');
+                 m.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:2147483647';
+                 document.documentElement.appendChild(m);
+               }
+               clearInterval(window.__e2eRepaint);
+               let n = 0;
+               const flip = () => { m.style.background = (n++ % 2) ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)';
+                                    if (n > 40) clearInterval(window.__e2eRepaint); };
+               flip();
+               window.__e2eRepaint = setInterval(flip, 50);
+               return true;"#;
 
 fn digits(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_digit()).collect()
