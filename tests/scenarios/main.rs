@@ -42,8 +42,11 @@ pub async fn scanned_shows(app: &App, step: &str, nickname: &str) {
         .await;
     }
     if !app.is_shown("scanned-user").await {
-        app.fail_with(&s, "the scanned user's avatar block #scanned-user is not visible")
-            .await;
+        app.fail_with(
+            &s,
+            "the scanned user's avatar block #scanned-user is not visible",
+        )
+        .await;
     }
     let avatar_shown = app
         .exec(
@@ -53,8 +56,11 @@ pub async fn scanned_shows(app: &App, step: &str, nickname: &str) {
         )
         .await;
     if avatar_shown != serde_json::json!(true) {
-        app.fail_with(&s, "no avatar (picture or initials) is drawn for the scanned user")
-            .await;
+        app.fail_with(
+            &s,
+            "no avatar (picture or initials) is drawn for the scanned user",
+        )
+        .await;
     }
 }
 
@@ -75,8 +81,10 @@ pub async fn confirm_with_window_code(app: &App, step: &str, scan: &phone::Scan)
 pub async fn profile_shows(app: &App, step: &str, user: &TestUser) {
     let s = format!("{step}-3-profile");
     app.wait_state(&s, "profile").await;
-    app.assert_text(&s, "profile-nickname", &user.nickname).await;
-    app.assert_text(&s, "profile-username", &user.username).await;
+    app.assert_text(&s, "profile-nickname", &user.nickname)
+        .await;
+    app.assert_text(&s, "profile-username", &user.username)
+        .await;
     app.assert_no_qr(&s).await;
 }
 

@@ -1,4 +1,4 @@
-//! 1. Happy path: QR → scanned (avatar and nickname of the approving user) → profile.
+//! Scenario 1: Happy path: QR → scanned (avatar and nickname of the approving user) → profile.
 
 use qrlogin_e2e::server::ServerOptions;
 use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer, TestUser};
@@ -42,7 +42,9 @@ async fn s1_happy_path() {
     app.quit().await;
     // Checked last so that the rest of the flow is still verified when only this is missing.
     assert!(
-        req.device_name.as_deref().is_some_and(|d| !d.trim().is_empty()),
+        req.device_name
+            .as_deref()
+            .is_some_and(|d| !d.trim().is_empty()),
         "the approval page does not say which computer asks to sign in (requester.deviceName is \
          empty): the person approving cannot tell this desktop from another; it shows {req:?}"
     );
@@ -59,10 +61,14 @@ async fn s1_happy_path_embedded_demo() {
     let qr = app.wait_qr("1-qr", &[]).await;
     app.click("demo-show").await;
     let username = app
-        .wait_text("2-demo", "demo-username", "the demo username", |t| !t.is_empty())
+        .wait_text("2-demo", "demo-username", "the demo username", |t| {
+            !t.is_empty()
+        })
         .await;
     let password = app
-        .wait_text("2-demo", "demo-password", "the demo password", |t| !t.is_empty())
+        .wait_text("2-demo", "demo-password", "the demo password", |t| {
+            !t.is_empty()
+        })
         .await;
     app.screenshot("2-demo").await;
     let scan = phone::scan(

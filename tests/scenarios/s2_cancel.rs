@@ -1,4 +1,4 @@
-//! 2. Cancel on the phone → `canceledTips`, then a fresh QR that decodes to a different link.
+//! Scenario 2: Cancel on the phone → `canceledTips`, then a fresh QR that decodes to a different link.
 
 use qrlogin_e2e::server::ServerOptions;
 use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer};
@@ -11,7 +11,8 @@ async fn s2_cancel_on_phone() {
     let sc = Scenario::new("s2-cancel");
     let server = TestServer::start(ServerOptions::default()).await;
     let bob = server.add_user("bob", "Bob").await;
-    let config = AppConfig::for_server(&server, "v2", "en").set("tips.en.canceledTips", CANCELED_TIP);
+    let config =
+        AppConfig::for_server(&server, "v2", "en").set("tips.en.canceledTips", CANCELED_TIP);
     let home = AppHome::with_config(&config);
     let app = App::launch(&sc, &home, &[]).await;
 

@@ -1,4 +1,4 @@
-//! 3. Expiry: a short QR lifetime on the server → a new QR by itself; once the refresh cap is
+//! Scenario 3: Expiry: a short QR lifetime on the server → a new QR by itself; once the refresh cap is
 //! reached → `expiredTips` and a retry button that brings a new QR.
 
 use std::time::Duration;
@@ -42,8 +42,11 @@ async fn s3_expiry_refresh_then_cap() {
     app.wait_state_within("3-expired", "expired", per_qr).await;
     app.assert_text("3-expired", "tip", EXPIRED_TIP).await;
     if !app.is_shown("retry").await {
-        app.fail_with("3-expired", "no visible #retry button once the refresh cap is reached")
-            .await;
+        app.fail_with(
+            "3-expired",
+            "no visible #retry button once the refresh cap is reached",
+        )
+        .await;
     }
     // It stays expired: no new QR arrives by itself.
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -1,4 +1,4 @@
-//! 4. The server stops while the app waits → `failedTips` and retries; the server comes back →
+//! Scenario 4: The server stops while the app waits → `failedTips` and retries; the server comes back →
 //! the QR works without restarting the app.
 
 use std::time::Duration;
@@ -13,8 +13,7 @@ async fn s4_server_down_then_back() {
     let sc = Scenario::new("s4-server-down");
     let mut server = TestServer::start(ServerOptions::default()).await;
     let dave = server.add_user("dave", "Dave").await;
-    let config =
-        AppConfig::for_server(&server, "v2", "en").set("tips.en.failedTips", FAILED_TIP);
+    let config = AppConfig::for_server(&server, "v2", "en").set("tips.en.failedTips", FAILED_TIP);
     let home = AppHome::with_config(&config);
     let app = App::launch(&sc, &home, &[]).await;
 
@@ -33,6 +32,13 @@ async fn s4_server_down_then_back() {
         })
         .await;
     app.screenshot("3-retrying").await;
+    // What a person (or a camera pointed at the screen) can read while it fails.
+    let shown = app
+        .exec("return document.body.innerText;", vec![])
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     // Still failing while the server is down (a second attempt also fails, not a hang).
     let attempt_of = |t: &str| -> u32 {
         t.split("attempt")
@@ -42,9 +48,12 @@ async fn s4_server_down_then_back() {
             .unwrap_or(0)
     };
     let first_attempt = attempt_of(&note);
-    app.wait_text("3-retrying-again", "retry-note", "a later retry attempt", |t| {
-        attempt_of(t) > first_attempt
-    })
+    app.wait_text(
+        "3-retrying-again",
+        "retry-note",
+        "a later retry attempt",
+        |t| attempt_of(t) > first_attempt,
+    )
     .await;
     app.screenshot("3-retrying-again").await;
 
@@ -55,11 +64,26 @@ async fn s4_server_down_then_back() {
         .await;
     phone_login(&app, &qr, &dave, &first).await;
     app.quit().await;
+
+    // Checked last so that the recovery above is verified even while this is broken.
+    // PROTOCOL.md §4.1: the requester's handle (`random`/`qrcodeId`) is never displayed: with it,
+    // anyone who can see the screen could poll the session.
+    for secret in ["random=", "qrcodeId=", "qrcode_id="] {
+        assert!(
+            !shown.contains(secret),
+            "the failure view shows the session's polling handle ({secret}...) on screen: {shown:?} \
+             (see {})",
+            sc.driver_log().display()
+        );
+    }
 }
 
 async fn phone_login(app: &App, qr: &str, user: &qrlogin_e2e::TestUser, first: &str) {
     if qr == first {
-        qrlogin_e2e::app::note(app.scenario(), "the app kept the first QR across the outage");
+        qrlogin_e2e::app::note(
+            app.scenario(),
+            "the app kept the first QR across the outage",
+        );
     }
     let scan = phone::scan(qr, user).await;
     super::scanned_shows(app, "5", &user.nickname).await;

@@ -1,4 +1,4 @@
-//! 5. Restart after a login → the profile at once from the remembered session; sign out → a fresh
+//! Scenario 5: Restart after a login → the profile at once from the remembered session; sign out → a fresh
 //! QR; restart → a QR, not the old profile.
 
 use std::time::{Duration, Instant};
@@ -39,7 +39,10 @@ async fn s5_remembered_session() {
     app.assert_no_qr("2-restored").await;
     qrlogin_e2e::app::note(
         &sc,
-        &format!("restored profile {} ms after launch began (states {states:?})", took.as_millis()),
+        &format!(
+            "restored profile {} ms after launch began (states {states:?})",
+            took.as_millis()
+        ),
     );
 
     // Sign out: a fresh QR.
@@ -50,7 +53,8 @@ async fn s5_remembered_session() {
 
     // Third run: a QR, not the old profile.
     let app = App::launch(&sc, &home, &[]).await;
-    app.wait_qr("4-restart-after-sign-out", &[&used, &fresh]).await;
+    app.wait_qr("4-restart-after-sign-out", &[&used, &fresh])
+        .await;
     let states: Vec<String> = app.history().await.into_iter().map(|h| h.0).collect();
     if states.iter().any(|s| s == "profile") {
         app.fail_with(

@@ -1,4 +1,4 @@
-//! 6. Hostile data: a nickname that is an HTML/script payload is shown as text; nothing runs.
+//! Scenario 6: Hostile data: a nickname that is an HTML/script payload is shown as text; nothing runs.
 
 use qrlogin_e2e::server::ServerOptions;
 use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer};
@@ -31,7 +31,8 @@ async fn s6_hostile_nickname_is_text() {
         inert(&app, &format!("{step}-3-profile"), "profile-nickname").await;
 
         app.click("sign-out").await;
-        app.wait_state(&format!("{step}-4-signed-out"), "waiting").await;
+        app.wait_state(&format!("{step}-4-signed-out"), "waiting")
+            .await;
         inert(&app, &format!("{step}-4-signed-out"), "scanned-name").await;
     }
     app.quit().await;

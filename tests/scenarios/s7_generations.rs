@@ -1,4 +1,4 @@
-//! 7. Each of the four API generations, chosen by config, completes a login against the same
+//! Scenario 7: Each of the four API generations, chosen by config, completes a login against the same
 //! server.
 
 use qrlogin_e2e::server::ServerOptions;
@@ -10,7 +10,10 @@ async fn login_with(dialect: &str) {
     let sc = Scenario::new(&format!("s7-generation-{dialect}"));
     let server = TestServer::start(ServerOptions::default()).await;
     let user = server
-        .add_user(&format!("gen{}", dialect.replace('-', "")), &format!("User of {dialect}"))
+        .add_user(
+            &format!("gen{}", dialect.replace('-', "")),
+            &format!("User of {dialect}"),
+        )
         .await;
     let home = AppHome::with_config(&AppConfig::for_server(&server, dialect, "en"));
     let app = App::launch(&sc, &home, &[]).await;

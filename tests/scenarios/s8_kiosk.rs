@@ -1,4 +1,4 @@
-//! 8. Kiosk mode: full screen, and an idle signed-in user is signed out back to a fresh QR after a
+//! Scenario 8: Kiosk mode: full screen, and an idle signed-in user is signed out back to a fresh QR after a
 //! visible warning with a countdown.
 //!
 //! Xvfb has no window manager, so "full screen" cannot be asserted through window geometry with
@@ -35,7 +35,9 @@ async fn s8_kiosk_idle_sign_out() {
             vec![],
         )
         .await;
-    if kiosk_chrome["kiosk"] != true || kiosk_chrome["demo"] != false || kiosk_chrome["lan"] != false
+    if kiosk_chrome["kiosk"] != true
+        || kiosk_chrome["demo"] != false
+        || kiosk_chrome["lan"] != false
     {
         app.fail_with("1-waiting", format!("not in kiosk chrome: {kiosk_chrome}"))
             .await;
@@ -53,8 +55,11 @@ async fn s8_kiosk_idle_sign_out() {
     let deadline = std::time::Instant::now() + warn_by;
     while !app.is_shown("kiosk-warning").await {
         if app.state().await != "profile" {
-            app.fail_with("3-warning", "left the profile before any idle warning was shown")
-                .await;
+            app.fail_with(
+                "3-warning",
+                "left the profile before any idle warning was shown",
+            )
+            .await;
         }
         if std::time::Instant::now() > deadline {
             app.fail_with("3-warning", "no visible #kiosk-warning while idle")
@@ -63,15 +68,22 @@ async fn s8_kiosk_idle_sign_out() {
         tokio::time::sleep(qrlogin_e2e::POLL).await;
     }
     let countdown = app
-        .wait_text("3-warning", "kiosk-countdown", "a countdown from the warning time", |t| {
-            t.parse::<i64>().is_ok_and(|n| (1..=WARN_SECS).contains(&n))
-        })
+        .wait_text(
+            "3-warning",
+            "kiosk-countdown",
+            "a countdown from the warning time",
+            |t| t.parse::<i64>().is_ok_and(|n| (1..=WARN_SECS).contains(&n)),
+        )
         .await;
     app.screenshot("3-warning").await;
     note(&sc, &format!("idle warning shows {countdown} s"));
 
     let fresh = app
-        .wait_qr_within("4-signed-out", &[&used], Duration::from_secs(WARN_SECS as u64 + 25))
+        .wait_qr_within(
+            "4-signed-out",
+            &[&used],
+            Duration::from_secs(WARN_SECS as u64 + 25),
+        )
         .await;
     assert_ne!(fresh, used);
     if !app
@@ -84,8 +96,11 @@ async fn s8_kiosk_idle_sign_out() {
             .await;
     }
     if app.is_shown("kiosk-warning").await {
-        app.fail_with("4-signed-out", "the idle warning is still shown over the fresh QR")
-            .await;
+        app.fail_with(
+            "4-signed-out",
+            "the idle warning is still shown over the fresh QR",
+        )
+        .await;
     }
     app.quit().await;
 }

@@ -1,10 +1,11 @@
-//! 9. Locale: `en` and `zh-CN` texts appear as configured, custom tips from the config file
+//! Scenario 9: Locale: `en` and `zh-CN` texts appear as configured, custom tips from the config file
 //! included (rendered through the safe HTML subset, nothing else).
 
 use qrlogin_e2e::server::ServerOptions;
 use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer};
 
-const EN_TITLE_TIP: &str = r#"Scan with the <b>Acme</b> app <img src=x onerror="window.__xss=3">(e2e)"#;
+const EN_TITLE_TIP: &str =
+    r#"Scan with the <b>Acme</b> app <img src=x onerror="window.__xss=3">(e2e)"#;
 const EN_TITLE_TIP_TEXT: &str = "Scan with the Acme app";
 const EN_SCANNED_TIP: &str = "Scanned! Now tap <strong>Allow</strong> on your phone (e2e)";
 const EN_SCANNED_TIP_TEXT: &str = "Scanned! Now tap Allow on your phone (e2e)";
@@ -26,11 +27,15 @@ async fn s9_locale_en_custom_tips() {
     let app = App::launch(&sc, &home, &[]).await;
 
     let qr = app.wait_qr("1-qr", &[]).await;
-    app.assert_text("1-qr", "title", "Sign in with your phone").await;
+    app.assert_text("1-qr", "title", "Sign in with your phone")
+        .await;
     let tip = app.text("tip").await;
     if !tip.starts_with(EN_TITLE_TIP_TEXT) || has_cjk(&tip) {
-        app.fail_with("1-qr", format!("#tip shows {tip:?}, expected the custom en tip"))
-            .await;
+        app.fail_with(
+            "1-qr",
+            format!("#tip shows {tip:?}, expected the custom en tip"),
+        )
+        .await;
     }
     let markup = app
         .exec(
@@ -52,7 +57,8 @@ async fn s9_locale_en_custom_tips() {
 
     let scan = phone::scan(&qr, &grace).await;
     super::scanned_shows(&app, "2", &grace.nickname).await;
-    app.assert_text("2-2-scanned", "tip", EN_SCANNED_TIP_TEXT).await;
+    app.assert_text("2-2-scanned", "tip", EN_SCANNED_TIP_TEXT)
+        .await;
     super::confirm_with_window_code(&app, "2", &scan).await;
     super::profile_shows(&app, "2", &grace).await;
     app.quit().await;
@@ -72,17 +78,27 @@ async fn s9_locale_zh_cn_default_and_custom_tips() {
     app.assert_text("1-qr", "title", "手机扫码登录").await;
     let tip = app.text("tip").await;
     if !has_cjk(&tip) {
-        app.fail_with("1-qr", format!("the default zh-CN title tip is not Chinese: {tip:?}"))
-            .await;
+        app.fail_with(
+            "1-qr",
+            format!("the default zh-CN title tip is not Chinese: {tip:?}"),
+        )
+        .await;
     }
-    assert_eq!(app.text("sign-out").await, "退出登录", "the chrome is in Chinese");
+    assert_eq!(
+        app.text("sign-out").await,
+        "退出登录",
+        "the chrome is in Chinese"
+    );
 
     let scan = phone::scan(&qr, &heidi).await;
     super::scanned_shows(&app, "2", &heidi.nickname).await;
     let scanned_tip = app.text("tip").await;
     if !has_cjk(&scanned_tip) {
-        app.fail_with("2-2-scanned", format!("the zh-CN scanned tip is not Chinese: {scanned_tip:?}"))
-            .await;
+        app.fail_with(
+            "2-2-scanned",
+            format!("the zh-CN scanned tip is not Chinese: {scanned_tip:?}"),
+        )
+        .await;
     }
     let mark = app.history_len().await;
     scan.cancel().await;

@@ -65,7 +65,10 @@ impl AppHome {
     fn env(&self) -> Vec<(String, String)> {
         let p = |s: &str| self.dir.path().join(s).to_string_lossy().into_owned();
         let mut env = vec![
-            ("HOME".to_string(), self.dir.path().to_string_lossy().into_owned()),
+            (
+                "HOME".to_string(),
+                self.dir.path().to_string_lossy().into_owned(),
+            ),
             ("XDG_CONFIG_HOME".to_string(), p("config")),
             ("XDG_DATA_HOME".to_string(), p("data")),
             ("XDG_CACHE_HOME".to_string(), p("cache")),
@@ -82,7 +85,9 @@ impl AppHome {
 
     /// The config file's text (for the log), if any.
     fn config_text(&self) -> Option<String> {
-        self.config.as_ref().and_then(|p| fs::read_to_string(p).ok())
+        self.config
+            .as_ref()
+            .and_then(|p| fs::read_to_string(p).ok())
     }
 }
 
@@ -396,7 +401,8 @@ impl App {
 
     /// Runs JavaScript in the page (`return ...;`).
     pub async fn exec(&self, script: &str, args: Vec<Value>) -> Value {
-        self.wd("execute", self.client().execute(script, args)).await
+        self.wd("execute", self.client().execute(script, args))
+            .await
     }
 
     /// `body[data-state]`, or "" before the body exists.
@@ -561,9 +567,7 @@ impl App {
     /// The recorded states since the recorder was installed: (state, tip, status).
     pub async fn history(&self) -> Vec<(String, String, String)> {
         self.install_recorder().await;
-        let v = self
-            .exec("return window.__e2e.states;", vec![])
-            .await;
+        let v = self.exec("return window.__e2e.states;", vec![]).await;
         v.as_array()
             .map(|a| {
                 a.iter()
@@ -592,7 +596,9 @@ impl App {
                 } else {
                     note(
                         &self.scenario,
-                        &format!("{step}: state {want} was too short to screenshot (recorded: {h:?})"),
+                        &format!(
+                            "{step}: state {want} was too short to screenshot (recorded: {h:?})"
+                        ),
                     );
                 }
                 return tip;
@@ -601,7 +607,9 @@ impl App {
                 let states: Vec<&str> = h.iter().map(|(s, _, _)| s.as_str()).collect();
                 self.fail(
                     step,
-                    format!("the window never showed state {want:?} (states since launch: {states:?})"),
+                    format!(
+                        "the window never showed state {want:?} (states since launch: {states:?})"
+                    ),
                 )
                 .await;
             }

@@ -45,9 +45,5 @@ pub fn mean_rgb(png: &[u8], rect: (u32, u32, u32, u32)) -> [u8; 3] {
         }
     }
     assert!(n > 0, "rectangle {rect:?} is outside the screenshot");
-    [
-        (sum[0] / n) as u8,
-        (sum[1] / n) as u8,
-        (sum[2] / n) as u8,
-    ]
+    [(sum[0] / n) as u8, (sum[1] / n) as u8, (sum[2] / n) as u8]
 }

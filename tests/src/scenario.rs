@@ -91,7 +91,8 @@ impl Scenario {
 
     /// `target/e2e/<scenario>-<step>.png`
     pub fn screenshot_path(&self, step: &str) -> PathBuf {
-        self.dir.join(format!("{}-{}.png", self.name, sanitize(step)))
+        self.dir
+            .join(format!("{}-{}.png", self.name, sanitize(step)))
     }
 
     /// `target/e2e/<scenario>-driver.log` (every launch of the app in this scenario appends to it).
