@@ -182,10 +182,19 @@ async fn full_login(dialect: DialectId, app: NewApp) {
     assert_eq!(ttl_ms, 120_000);
     assert!(expires_at > 1_700_000_000_000);
     approve(&text, check_code.as_deref()).await;
-    let LoginEvent::Scanned { nickname, .. } = w.next("scanned").await else {
+    let LoginEvent::Scanned {
+        nickname, avatar, ..
+    } = w.next("scanned").await
+    else {
         unreachable!()
     };
     assert_eq!(nickname.as_deref(), Some("Alice"));
+    assert!(
+        avatar
+            .as_deref()
+            .is_some_and(|a| a.starts_with("data:image/")),
+        "the scanner's photo arrives as a data URL"
+    );
     w.next("authorized").await;
     let LoginEvent::LoggedIn {
         profile, session, ..
@@ -197,6 +206,10 @@ async fn full_login(dialect: DialectId, app: NewApp) {
     assert_eq!(profile.nickname.as_deref(), Some("Alice"));
     assert_eq!(profile.email.as_deref(), Some("alice@example.test"));
     assert!(!profile.id.is_empty());
+    assert!(profile
+        .avatar
+        .as_deref()
+        .is_some_and(|a| a.starts_with("data:image/")));
     assert!(profile.expires_at.is_some_and(|t| t > client.now_ms()));
     assert!(!session.token.is_empty());
     w.session.finished().await;
