@@ -18,9 +18,19 @@ use crate::{Error, NewApp, NewUser, OpenOptions, QrPayload, RateLimits, ServeOpt
     about = "qrlogin's reference server: Authing QR login (four API generations), phone approval page, users, apps, tokens"
 )]
 pub struct Cli {
-    /// Directory of the server's state (SQLite file, signing key); created if missing.
+    /// Directory of the server's state (SQLite file); created if missing.
     #[arg(long, env = "QRLOGIN_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database shared by several instances (postgres://USER[:PASS]@HOST:PORT/DB)
+    /// instead of SQLite in --data-dir: users, apps, sessions and the signing key live there.
+    #[arg(
+        long,
+        env = "QRLOGIN_DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -170,10 +180,18 @@ fn init_logging() {
 }
 
 pub async fn run(cli: Cli) -> Result<(), Error> {
-    let data_dir = cli.data_dir.ok_or_else(|| {
-        Error::InvalidInput("say where the data lives: --data-dir DIR (or QRLOGIN_DATA_DIR)".into())
-    })?;
-    let server = Server::open(OpenOptions::new(data_dir)).await?;
+    let options = match (cli.database_url, cli.data_dir) {
+        (Some(url), dir) => OpenOptions::new(dir.unwrap_or_default()).database_url(url),
+        (None, Some(dir)) => OpenOptions::new(dir),
+        (None, None) => {
+            return Err(Error::InvalidInput(
+                "say where the data lives: --data-dir DIR (SQLite) or --database-url \
+                 postgres://… (shared by several instances)"
+                    .into(),
+            ))
+        }
+    };
+    let server = Server::open(options).await?;
     match cli.command {
         Command::App { command } => app(&server, command).await,
         Command::User { command } => user(&server, command).await,

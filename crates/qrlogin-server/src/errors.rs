@@ -24,6 +24,8 @@ pub enum Error {
     UnknownUser(String),
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    #[error("database {url}: {reason}")]
+    Database { url: String, reason: String },
     #[error("storage: {0}")]
     Store(String),
     #[error("signing key: {0}")]

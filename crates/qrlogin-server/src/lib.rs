@@ -1,5 +1,6 @@
 //! qrlogin's reference server: Authing's four QR login API generations, the phone approval page,
-//! users and apps, tokens, and storage behind a trait (SQLite embedded by default).
+//! users and apps, tokens, and storage behind a trait (SQLite embedded by default, PostgreSQL
+//! shared by several instances with `OpenOptions::database_url`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), qrlogin_server::Error> {
@@ -39,6 +40,6 @@ pub use errors::{ApiError, Error};
 pub use model::{App, QrPayload};
 pub use ratelimit::RateLimits;
 pub use server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RunningServer, ServeOptions, Server, UserInfo,
-    DB_FILE,
+    redact_url, AppCredentials, NewApp, NewUser, OpenOptions, RunningServer, ServeOptions, Server,
+    UserInfo, DB_FILE, SWEEP_EVERY, SWEEP_KEEP,
 };

@@ -1,6 +1,10 @@
 //! Wake-ups for long-polls: a status change wakes every request held on that session at once.
-//! [`Notifier`] is the seam for a cross-instance notifier (e.g. PostgreSQL LISTEN/NOTIFY, whose
-//! listener task would call [`LocalNotifier::notify`] on each instance).
+//! [`LocalNotifier`] serves one process; [`PgNotifier`] wakes the waiters of every instance that
+//! shares a PostgreSQL database, through `LISTEN`/`NOTIFY`.
+
+mod postgres;
+
+pub use postgres::PgNotifier;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,6 +67,18 @@ impl LocalNotifier {
     }
 }
 
+impl LocalNotifier {
+    /// Wakes every waiter of every session, so that each re-reads its status. For when changes
+    /// may have been missed (a lost `LISTEN` connection): a spurious wake-up costs one read.
+    pub fn notify_all(&self) {
+        if let Ok(map) = self.channels.lock() {
+            for tx in map.values() {
+                tx.send_modify(|v| *v = v.wrapping_add(1));
+            }
+        }
+    }
+}
+
 impl Notifier for LocalNotifier {
     fn subscribe(&self, handle: &str) -> Subscription {
         let Ok(mut map) = self.channels.lock() else {
@@ -118,6 +134,19 @@ mod tests {
         }
         drop(waiters);
         assert_eq!(n.watched_sessions(), 1, "channel of s1 not removed");
+    }
+
+    #[tokio::test]
+    async fn notify_all_wakes_every_session() {
+        let n = LocalNotifier::new();
+        let mut a = n.subscribe("a");
+        let mut b = n.subscribe("b");
+        n.notify_all();
+        for w in [&mut a, &mut b] {
+            tokio::time::timeout(Duration::from_millis(200), w.changed())
+                .await
+                .expect("waiter not woken by notify_all");
+        }
     }
 
     #[tokio::test]

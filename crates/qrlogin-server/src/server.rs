@@ -12,27 +12,62 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::errors::Error;
-use crate::longpoll::{LocalNotifier, Notifier};
+use crate::longpoll::{LocalNotifier, Notifier, PgNotifier};
 use crate::model::{now_ms, rfc3339, App, Millis, QrPayload, User};
 use crate::ratelimit::{Limiter, RateLimits};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
 use crate::tokens::Keys;
 use crate::{ids, routes};
 
 /// The file the embedded backend keeps in the data directory.
 pub const DB_FILE: &str = "qrlogin.db";
 
-/// Where the server keeps its state.
-#[derive(Debug, Clone)]
+/// Where the server keeps its state: SQLite in `data_dir`, or the PostgreSQL database at
+/// `database_url` that several instances share (then `data_dir` is not used).
+#[derive(Clone)]
 pub struct OpenOptions {
     pub data_dir: PathBuf,
+    pub database_url: Option<String>,
 }
 
 impl OpenOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         OpenOptions {
             data_dir: data_dir.into(),
+            database_url: None,
         }
+    }
+
+    /// A PostgreSQL database (`postgres://…`) instead of SQLite in the data directory.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+}
+
+// By hand: the URL may carry a password, and options end up in logs through `{:?}`.
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .finish()
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparsable URL)".to_owned(),
     }
 }
 
@@ -136,8 +171,12 @@ pub(crate) struct Inner {
 }
 
 impl Server {
-    /// Opens (creating if needed) the data directory: its SQLite file, user pool and signing key.
+    /// Opens (creating if needed) the store: its user pool, signing key, apps and users. With a
+    /// `database_url`, PostgreSQL shared with other instances; otherwise SQLite in the data dir.
     pub async fn open(options: OpenOptions) -> Result<Server, Error> {
+        if let Some(url) = options.database_url.as_deref() {
+            return Server::open_postgres(url).await;
+        }
         let dir = &options.data_dir;
         prepare_data_dir(dir)?;
         let store = SqliteStore::open(&dir.join(DB_FILE))
@@ -147,6 +186,25 @@ impl Server {
                 reason: format!("cannot open the database: {e}"),
             })?;
         Server::with_store(Arc::new(store), Arc::new(LocalNotifier::new())).await
+    }
+
+    async fn open_postgres(url: &str) -> Result<Server, Error> {
+        let fail = |reason: String| Error::Database {
+            url: redact_url(url),
+            reason,
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(fail(
+                "only postgres:// URLs are supported (without one, SQLite in the data directory is used)".into(),
+            ));
+        }
+        let store = PgStore::connect(url)
+            .await
+            .map_err(|e| fail(format!("cannot open it: {e}")))?;
+        let notifier = PgNotifier::start(url)
+            .await
+            .map_err(|e| fail(format!("cannot LISTEN for status changes: {e}")))?;
+        Server::with_store(Arc::new(store), Arc::new(notifier)).await
     }
 
     /// Builds a server over any storage backend and notifier (the seam for other backends).
@@ -337,7 +395,7 @@ impl Server {
                 tracing::error!(error = %e, "server stopped with an error");
             }
         });
-        let purger = tokio::spawn(purge_loop(self.clone(), shutdown_rx));
+        let purger = tokio::spawn(sweep_loop(self.clone(), shutdown_rx));
         tracing::info!(%base_url, %public_url, "serving");
         Ok(RunningServer {
             base_url,
@@ -351,21 +409,35 @@ impl Server {
     pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
     }
+
+    /// Deletes QR sessions that ended more than `older_than` ago: the QR expired (and its ticket,
+    /// if any, too) or the ticket was spent. Returns how many. Every instance runs this on a
+    /// timer ([`SWEEP_EVERY`]); running it on several at once deletes each row once.
+    pub async fn sweep(&self, older_than: Duration) -> Result<u64, Error> {
+        let keep = Millis::try_from(older_than.as_millis()).unwrap_or(Millis::MAX);
+        Ok(self
+            .store()
+            .purge_sessions(now_ms().saturating_sub(keep))
+            .await?)
+    }
 }
 
-/// Old sessions are deleted a day after both the QR and its ticket ended.
-async fn purge_loop(server: Server, mut shutdown: watch::Receiver<bool>) {
-    const EVERY: Duration = Duration::from_secs(600);
-    const KEEP_MS: Millis = 24 * 3600 * 1000;
+/// How often each serving instance sweeps.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
+/// How long an ended session is kept: a requester that polls a little late still gets `expired`
+/// or `authorized` instead of "QR does not exist", and the operator can look at recent ones.
+pub const SWEEP_KEEP: Duration = Duration::from_secs(3600);
+
+async fn sweep_loop(server: Server, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = crate::service::stopped(&mut shutdown) => return,
         }
-        match server.store().purge_sessions(now_ms() - KEEP_MS).await {
+        match server.sweep(SWEEP_KEEP).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "old QR sessions purged"),
-            Err(e) => tracing::warn!(error = %e, "purging old QR sessions failed"),
+            Ok(n) => tracing::info!(deleted = n, "ended QR sessions swept"),
+            Err(e) => tracing::warn!(error = %e, "sweeping ended QR sessions failed"),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The embedded backend: one SQLite file in the data directory, WAL mode, schema from
-//! `migrations/` applied at open.
+//! `migrations/sqlite/` applied at open.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -10,31 +10,16 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::Row;
 
-use super::{Store, StoreError, StoreResult};
-use crate::model::{App, Generation, Millis, QrPayload, QrSession, Requester, Status, User};
+use super::{
+    backend_error as backend, row_decoders, SessionJson, Store, StoreError, StoreResult,
+    APP_COLUMNS, PURGE_BATCH, SESSION_COLUMNS, USER_COLUMNS,
+};
+use crate::model::{App, Millis, QrSession, User};
 
 pub struct SqliteStore {
     pool: SqlitePool,
 }
-
-fn backend(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
-        _ => StoreError::Backend(e.to_string()),
-    }
-}
-
-const SESSION_COLUMNS: &str = "handle, scan_id, generation, app_id, status, created_at, \
-    expires_at, scanned_by, scanned_at, decided_at, ticket, ticket_expires_at, ticket_used_at, \
-    code_challenge, check_code, check_choices, requester, custom_data, qr_content";
-
-const APP_COLUMNS: &str = "app_id, app_secret, name, redirect_url, allow_client_exchange, \
-    return_full_user_info, qr_ttl_secs, ticket_ttl_secs, qr_payload, check_code, created_at";
-
-const USER_COLUMNS: &str = "id, username, password_hash, nickname, email, phone, photo, \
-    created_at, logins_count, last_login, last_ip";
 
 impl SqliteStore {
     /// Opens (creating if needed) `file` and brings its schema up to date.
@@ -52,7 +37,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend)?;
-        sqlx::migrate!("./migrations")
+        sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration: {e}")))?;
@@ -64,86 +49,7 @@ impl SqliteStore {
     }
 }
 
-fn app_from_row(row: &SqliteRow) -> Result<App, sqlx::Error> {
-    let payload: String = row.try_get("qr_payload")?;
-    Ok(App {
-        app_id: row.try_get("app_id")?,
-        app_secret: row.try_get("app_secret")?,
-        name: row.try_get("name")?,
-        redirect_url: row.try_get("redirect_url")?,
-        allow_client_exchange: row.try_get("allow_client_exchange")?,
-        return_full_user_info: row.try_get("return_full_user_info")?,
-        qr_ttl_secs: row
-            .try_get::<i64, _>("qr_ttl_secs")?
-            .clamp(1, i64::from(u32::MAX)) as u32,
-        ticket_ttl_secs: row
-            .try_get::<i64, _>("ticket_ttl_secs")?
-            .clamp(1, i64::from(u32::MAX)) as u32,
-        qr_payload: QrPayload::parse(&payload).unwrap_or_default(),
-        check_code: row.try_get("check_code")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        password_hash: row.try_get("password_hash")?,
-        nickname: row.try_get("nickname")?,
-        email: row.try_get("email")?,
-        phone: row.try_get("phone")?,
-        photo: row.try_get("photo")?,
-        created_at: row.try_get("created_at")?,
-        logins_count: row.try_get("logins_count")?,
-        last_login: row.try_get("last_login")?,
-        last_ip: row.try_get("last_ip")?,
-    })
-}
-
-fn session_from_row(row: &SqliteRow) -> Result<QrSession, sqlx::Error> {
-    let decode = |col: &str, e: String| sqlx::Error::ColumnDecode {
-        index: col.to_owned(),
-        source: e.into(),
-    };
-    let generation: String = row.try_get("generation")?;
-    let status: String = row.try_get("status")?;
-    let choices: Option<String> = row.try_get("check_choices")?;
-    let requester: Option<String> = row.try_get("requester")?;
-    let custom: Option<String> = row.try_get("custom_data")?;
-    Ok(QrSession {
-        handle: row.try_get("handle")?,
-        scan_id: row.try_get("scan_id")?,
-        generation: Generation::parse(&generation)
-            .ok_or_else(|| decode("generation", generation.clone()))?,
-        app_id: row.try_get("app_id")?,
-        stored_status: Status::parse_stored(&status)
-            .ok_or_else(|| decode("status", status.clone()))?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        scanned_by: row.try_get("scanned_by")?,
-        scanned_at: row.try_get("scanned_at")?,
-        decided_at: row.try_get("decided_at")?,
-        ticket: row.try_get("ticket")?,
-        ticket_expires_at: row.try_get("ticket_expires_at")?,
-        ticket_used_at: row.try_get("ticket_used_at")?,
-        code_challenge: row.try_get("code_challenge")?,
-        check_code: row.try_get("check_code")?,
-        check_choices: choices
-            .map(|c| serde_json::from_str(&c).map_err(|e| decode("check_choices", e.to_string())))
-            .transpose()?
-            .unwrap_or_default(),
-        requester: requester
-            .map(|r| serde_json::from_str::<Requester>(&r))
-            .transpose()
-            .map_err(|e| decode("requester", e.to_string()))?,
-        custom_data: custom
-            .map(|c| serde_json::from_str(&c))
-            .transpose()
-            .map_err(|e| decode("custom_data", e.to_string()))?,
-        qr_content: row.try_get("qr_content")?,
-    })
-}
+row_decoders!(SqliteRow);
 
 impl SqliteStore {
     async fn one_session(&self, column: &str, value: &str) -> StoreResult<Option<QrSession>> {
@@ -302,20 +208,7 @@ impl Store for SqliteStore {
             "INSERT INTO qr_sessions ({SESSION_COLUMNS}) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
-        let choices = serde_json::to_string(&s.check_choices)
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let requester = s
-            .requester
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let custom = s
-            .custom_data
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let json = SessionJson::of(s)?;
         sqlx::query(&sql)
             .bind(&s.handle)
             .bind(&s.scan_id)
@@ -332,9 +225,9 @@ impl Store for SqliteStore {
             .bind(s.ticket_used_at)
             .bind(&s.code_challenge)
             .bind(&s.check_code)
-            .bind(choices)
-            .bind(requester)
-            .bind(custom)
+            .bind(json.check_choices)
+            .bind(json.requester)
+            .bind(json.custom_data)
             .bind(&s.qr_content)
             .execute(&self.pool)
             .await
@@ -426,15 +319,24 @@ impl Store for SqliteStore {
     }
 
     async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM qr_sessions WHERE expires_at < ? \
-             AND (ticket_expires_at IS NULL OR ticket_expires_at < ?)",
-        )
-        .bind(before)
-        .bind(before)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected())
+        // SQLite has one writer at a time; batches keep each write lock short for the
+        // status changes queued behind it.
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM qr_sessions WHERE rowid IN (SELECT rowid FROM qr_sessions \
+                 WHERE (expires_at < ?1 AND (ticket_expires_at IS NULL OR ticket_expires_at < ?1)) \
+                 OR ticket_used_at < ?1 LIMIT ?2)",
+            )
+            .bind(before)
+            .bind(PURGE_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+            total += done.rows_affected();
+            if done.rows_affected() < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
     }
 }
