@@ -921,3 +921,34 @@ async fn tips_are_sanitized_and_read_live() {
     );
     assert_eq!(titles[1], "second <em>title</em>");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_server_down_at_start_is_discovered_when_back() {
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let u = up.clone();
+    let fake = Fake::new(move |req| {
+        if !u.load(Ordering::SeqCst) {
+            return Scripted::NetErr;
+        }
+        match req.url.path() {
+            "/.well-known/qrlogin" => json(json!({"version": 1, "pkce": true, "longPoll": true})),
+            "/api/v2/qrcode/gene" => v2_generate("R1", 120),
+            _ => v2_status(3),
+        }
+    });
+    let events = Events::default();
+    let opts = qrlogin_core::SessionOptions {
+        refresh_cap: Some(0),
+        ..options()
+    };
+    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    up.store(true, Ordering::SeqCst);
+    run_to_end(&mut s, LONG).await;
+    assert_eq!(&events.names()[..3], ["starting", "failed", "retrying"]);
+    let gene = fake.requests("/api/v2/qrcode/gene");
+    let body = gene.last().unwrap().1.json().unwrap();
+    assert!(body.get("codeChallenge").is_some(), "{body}");
+    let check = &fake.requests("/api/v2/qrcode/check")[0].1;
+    assert!(check.query("wait").is_some());
+}

@@ -224,16 +224,20 @@ impl Runner {
                 tokio::time::sleep_until(at + self.interval).await;
             }
             last_generate = Some(Instant::now());
-            let ext = self.client.extensions().await;
-            let pkce = (self.opts.pkce && ext.pkce).then(Pkce::generate);
             let client = self.client.clone();
             let qr_opts = self.opts.qr;
-            let pk = pkce.clone();
-            let shown = self
+            let use_pkce = self.opts.pkce;
+            // Discovery is part of the retried step: a server that was down at the start is
+            // asked again when it is back, so its PKCE and long-poll are used from the first QR.
+            let (shown, pkce, ext) = self
                 .with_retry(None, move || {
                     let client = client.clone();
-                    let pk = pk.clone();
-                    async move { client.new_qr(pk.as_ref(), &qr_opts).await }
+                    async move {
+                        let ext = client.extensions().await;
+                        let pkce = (use_pkce && ext.pkce).then(Pkce::generate);
+                        let shown = client.new_qr(pkce.as_ref(), &qr_opts).await?;
+                        Ok((shown, pkce, ext))
+                    }
                 })
                 .await?
                 .ok_or_else(|| CoreError::Network("gave up".into()))?;
