@@ -181,13 +181,18 @@ async fn full_login(dialect: DialectId, app: NewApp) {
     assert!(svg.starts_with("data:image/svg+xml") && png.starts_with("data:image/png"));
     assert_eq!(ttl_ms, 120_000);
     assert!(expires_at > 1_700_000_000_000);
-    approve(&text, check_code.as_deref()).await;
+    // Scan (sign in on the phone), see the desktop show it, then confirm.
+    let phone = Phone::new();
+    let page = phone.open(&text).await.expect("phone opens the QR");
+    let page = phone.sign_in(&page, "alice", PASSWORD).await.unwrap();
     let LoginEvent::Scanned {
         nickname, avatar, ..
     } = w.next("scanned").await
     else {
         unreachable!()
     };
+    let pick = (!page.check_code_choices.is_empty()).then(|| check_code.clone().unwrap());
+    phone.confirm(&page, pick.as_deref()).await.unwrap();
     assert_eq!(nickname.as_deref(), Some("Alice"));
     assert!(
         avatar

@@ -2,6 +2,16 @@
 //! poll and exchange requests, and pure functions turning each reply into one engine type.
 //!
 //! Parsing never panics and never trusts types: numbers may come as strings, objects as `null`.
+//!
+//! What each generation cannot express (and what the engine does instead):
+//! - G1 `wxapp-legacy`: Authing reports only "logged in" (inner code 200) or "not yet"; no
+//!   scanned, cancelled or expired (expiry is local: `expiredAt` + grace). Our server's inner
+//!   `status` extension is read when present. No exchange step, so PKCE rides on the poll.
+//! - G2 `app-v1`: no lifetime in the generate reply (120 s assumed); `scanned` carries only
+//!   nickname/photo; the generate names only the user pool (we add `x-authing-app-id`).
+//! - G3 `v2`: Guard's status 4 (MFA) and 5 (error) become `Failed` (MFA is not supported).
+//! - G4 `v3`: no `expiresIn` in the generate DTO (120 s assumed unless our server adds it);
+//!   `ERROR` becomes `Failed`; only an image URL for the QR unless our server adds `qrContent`.
 
 mod wire;
 
