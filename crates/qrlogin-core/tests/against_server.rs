@@ -185,6 +185,13 @@ async fn full_login(dialect: DialectId, app: NewApp) {
     let phone = Phone::new();
     let page = phone.open(&text).await.expect("phone opens the QR");
     let page = phone.sign_in(&page, "alice", PASSWORD).await.unwrap();
+    // The approval page shows who is asking (informed approval, PROTOCOL.md §4.3).
+    assert_eq!(page.requester.app_name.as_deref(), Some("qrlogin-tests"));
+    assert!(page.requester.device_name.is_some(), "{:?}", page.requester);
+    assert_eq!(
+        page.requester.platform.as_deref(),
+        Some(std::env::consts::OS)
+    );
     let LoginEvent::Scanned {
         nickname, avatar, ..
     } = w.next("scanned").await

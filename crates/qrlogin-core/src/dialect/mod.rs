@@ -160,13 +160,10 @@ pub struct Requester {
 }
 
 impl Requester {
-    /// This machine: host name from the environment, the OS, and the crate's name and version.
+    /// This machine: its host name, the OS, and the given app name and version.
     pub fn this_machine(app_name: &str, app_version: &str) -> Self {
-        let device_name = ["HOSTNAME", "COMPUTERNAME"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
         Self {
-            device_name,
+            device_name: host_name(),
             platform: Some(std::env::consts::OS.to_owned()),
             app_name: Some(app_name.to_owned()),
             app_version: Some(app_version.to_owned()),
@@ -184,6 +181,24 @@ impl Requester {
         .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
         .collect()
     }
+}
+
+/// The host name, read without a C call: Windows sets `COMPUTERNAME`, Linux publishes it in
+/// `/proc`, other Unixes usually in `/etc/hostname` (`HOSTNAME` is rarely exported).
+fn host_name() -> Option<String> {
+    let clean = |s: String| {
+        let s = s.trim().to_owned();
+        (!s.is_empty() && s.len() <= 255).then_some(s)
+    };
+    std::env::var("COMPUTERNAME")
+        .ok()
+        .and_then(clean)
+        .or_else(|| {
+            ["/proc/sys/kernel/hostname", "/etc/hostname"]
+                .iter()
+                .find_map(|p| std::fs::read_to_string(p).ok().and_then(clean))
+        })
+        .or_else(|| std::env::var("HOSTNAME").ok().and_then(clean))
 }
 
 /// What the engine adds to a generate beyond the app's own parameters.

@@ -30,7 +30,8 @@ pub struct ClientConfig {
     pub app: AppParams,
     /// For server-side use only: Basic auth on the exchange when no PKCE binding is possible.
     pub app_secret: Option<Secret>,
-    /// Sent when the server announces `requester` (PROTOCOL.md §4.3).
+    /// Sent when the server announces `requester` (PROTOCOL.md §4.3). `ClientConfig::new` fills
+    /// in this machine (host name, OS) and "qrlogin"; the shell may name itself instead.
     pub requester: Option<Requester>,
     pub limits: Limits,
     /// Ask `/.well-known/qrlogin`; off = always the plain Authing protocol.
@@ -49,7 +50,10 @@ impl ClientConfig {
                 ..AppParams::default()
             },
             app_secret: None,
-            requester: None,
+            requester: Some(Requester::this_machine(
+                "qrlogin",
+                env!("CARGO_PKG_VERSION"),
+            )),
             limits: Limits::default(),
             discover: true,
             clock: Arc::new(SystemClock),
