@@ -37,6 +37,7 @@ test-core:
 
 test-server:
 	$(CARGO) test -p qrlogin-server --all-features
+	@CARGO="$(CARGO)" scripts/pg-test.sh
 
 test-app:
 	$(CARGO) test -p qrlogin

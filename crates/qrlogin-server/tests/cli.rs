@@ -7,12 +7,30 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "common/db.rs"]
+mod db;
+use db::TestDb;
+
 const BIN: &str = env!("CARGO_BIN_EXE_qrlogin-server");
 
-fn run(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
+/// The binary on the test's storage: `--data-dir`, plus `--database-url` on PostgreSQL.
+fn command(db: &TestDb) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--data-dir").arg(db.dir.path());
+    match &db.url {
+        // Through the environment, as an operator would keep a password off the command line.
+        Some(url) => c.env("QRLOGIN_DATABASE_URL", url),
+        None => c.env_remove("QRLOGIN_DATABASE_URL"),
+    };
+    c
+}
+
+fn run(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    run_command(command(db), args, stdin)
+}
+
+fn run_command(mut command: Command, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -43,9 +61,9 @@ fn json_of(out: &Output) -> Value {
 
 #[test]
 fn app_and_user_commands_print_json_and_list() {
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = TestDb::new();
     let app = json_of(&run(
-        dir.path(),
+        &dir,
         &[
             "app",
             "add",
@@ -64,7 +82,7 @@ fn app_and_user_commands_print_json_and_list() {
         assert!(app[k].as_str().is_some_and(|v| !v.is_empty()), "{k}");
     }
     let user = json_of(&run(
-        dir.path(),
+        &dir,
         &[
             "user",
             "add",
@@ -79,15 +97,15 @@ fn app_and_user_commands_print_json_and_list() {
     ));
     assert_eq!(user["username"], "carol");
     assert!(user["id"].is_string());
-    let apps = json_of(&run(dir.path(), &["app", "list", "--json"], None));
+    let apps = json_of(&run(&dir, &["app", "list", "--json"], None));
     assert_eq!(apps[0]["appId"], app["appId"]);
     assert_eq!(apps[0]["qrTtlSecs"], 60);
     assert_eq!(apps[0]["checkCode"], true);
     assert!(apps[0].get("appSecret").is_none(), "list shows the secret");
-    let users = json_of(&run(dir.path(), &["user", "list", "--json"], None));
+    let users = json_of(&run(&dir, &["user", "list", "--json"], None));
     assert_eq!(users[0]["nickname"], "Carol");
     let out = run(
-        dir.path(),
+        &dir,
         &["user", "passwd", "--username", "carol", "--password-stdin"],
         Some("new-pw"),
     );
@@ -100,10 +118,10 @@ fn app_and_user_commands_print_json_and_list() {
 
 #[test]
 fn duplicate_username_bad_data_dir_and_missing_password_are_clear_errors() {
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = TestDb::new();
     let add = |input| {
         run(
-            dir.path(),
+            &dir,
             &[
                 "user",
                 "add",
@@ -121,14 +139,20 @@ fn duplicate_username_bad_data_dir_and_missing_password_are_clear_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("\"dave\" already exists"), "{err}");
 
-    let file = dir.path().join("a-file");
+    // A data directory that is a file (SQLite only: PostgreSQL does not use the directory).
+    let file = dir.dir.path().join("a-file");
     std::fs::write(&file, b"x").expect("write");
-    let out = run(&file, &["app", "list"], None);
+    let mut on_file = Command::new(BIN);
+    on_file
+        .arg("--data-dir")
+        .arg(&file)
+        .env_remove("QRLOGIN_DATABASE_URL");
+    let out = run_command(on_file, &["app", "list"], None);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a directory"), "{err}");
 
-    let out = run(dir.path(), &["user", "add", "--username", "erin"], None);
+    let out = run(&dir, &["user", "add", "--username", "erin"], None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("--password-stdin"),
@@ -138,12 +162,12 @@ fn duplicate_username_bad_data_dir_and_missing_password_are_clear_errors() {
 
 #[test]
 fn serve_answers_healthz_and_a_taken_port_is_a_clear_error() {
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = TestDb::new();
     // Hold a port so the server cannot have it.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
     let out = run(
-        dir.path(),
+        &dir,
         &["serve", "--listen", &format!("127.0.0.1:{port}")],
         None,
     );
@@ -155,9 +179,7 @@ fn serve_answers_healthz_and_a_taken_port_is_a_clear_error() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = free.local_addr().expect("addr").port();
     drop(free);
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir.path())
+    let mut child = command(&dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -181,4 +203,42 @@ fn serve_answers_healthz_and_a_taken_port_is_a_clear_error() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(healthy, "no 200 from /healthz");
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_that_hides_the_password() {
+    // Port 1 on loopback refuses at once; the test needs no PostgreSQL.
+    let mut c = Command::new(BIN);
+    c.env(
+        "QRLOGIN_DATABASE_URL",
+        "postgres://qr:s3cret-pw@127.0.0.1:1/qrlogin",
+    )
+    .env_remove("QRLOGIN_DATA_DIR");
+    let out = run_command(c, &["app", "list"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("database postgres://qr:***@127.0.0.1:1/qrlogin"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-pw"), "password in the error: {err}");
+
+    let mut c = Command::new(BIN);
+    c.arg("--database-url").arg("mysql://x@127.0.0.1/db");
+    let out = run_command(c, &["app", "list"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("only postgres://"),
+        "{err}"
+    );
+
+    let mut c = Command::new(BIN);
+    c.env_remove("QRLOGIN_DATABASE_URL")
+        .env_remove("QRLOGIN_DATA_DIR");
+    let out = run_command(c, &["app", "list"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--database-url"),
+        "{err}"
+    );
 }

@@ -1,10 +1,10 @@
 //! State survives a restart: a QR session authorized before the server stopped can still be
-//! exchanged after it starts again on the same data directory; tokens stay valid.
+//! exchanged after it starts again on the same storage; tokens stay valid.
 
 mod common;
 
 use common::*;
-use qrlogin_server::{OpenOptions, RateLimits, ServeOptions, Server};
+use qrlogin_server::{RateLimits, ServeOptions, Server};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -24,9 +24,7 @@ async fn a_session_authorized_before_a_restart_is_exchanged_after_it() {
     ts.stop().await;
 
     // The server was down; it comes back on another port over the same directory.
-    let server = Server::open(OpenOptions::new(ts.dir.path()))
-        .await
-        .expect("reopen");
+    let server = Server::open(ts.db.open_options()).await.expect("reopen");
     assert_eq!(server.user_pool_id(), ts.app.user_pool_id);
     let running = server
         .serve(ServeOptions {

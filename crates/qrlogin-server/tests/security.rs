@@ -501,14 +501,8 @@ async fn rate_limits_answer_429_with_retry_after_on_signin_generate_poll_and_exc
 #[tokio::test]
 async fn passwords_are_hashed_with_argon2id() {
     let ts = start(app("Desktop")).await;
-    // The database and its write-ahead log (recent writes live there first).
-    let mut db = std::fs::read(ts.dir.path().join(qrlogin_server::DB_FILE)).expect("db");
-    let wal = ts
-        .dir
-        .path()
-        .join(format!("{}-wal", qrlogin_server::DB_FILE));
-    db.extend(std::fs::read(wal).unwrap_or_default());
-    let text = String::from_utf8_lossy(&db);
+    // All that is stored (on SQLite: the file and its write-ahead log, where recent writes live).
+    let text = ts.db.raw_text();
     assert!(text.contains("$argon2id$"), "no argon2id hash stored");
     assert!(!text.contains(ALICE.1), "plain password stored");
     // Wrong password and unknown user answer the same.

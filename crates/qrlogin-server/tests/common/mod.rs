@@ -1,6 +1,11 @@
-//! Shared by the HTTP tests: a server on 127.0.0.1:0 over a temporary data directory, with one
-//! app and two users, and small helpers that speak the wire like a client would.
+//! Shared by the HTTP tests: a server on 127.0.0.1:0 over the test's own storage (SQLite in a
+//! temporary data directory, or a PostgreSQL database of its own when
+//! `QRLOGIN_TEST_DATABASE_URL` is set: see db.rs), with one app and two users, and small helpers
+//! that speak the wire like a client would.
 #![allow(dead_code)]
+
+pub mod db;
+pub use db::TestDb;
 
 use std::time::Duration;
 
@@ -8,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use qrlogin_server::phone::{ApprovalPage, PageState, Phone};
 use qrlogin_server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
+    AppCredentials, NewApp, NewUser, RateLimits, RunningServer, ServeOptions, Server,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -22,7 +27,15 @@ pub struct TestServer {
     pub base: String,
     pub app: AppCredentials,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+    /// Declared last: the database is dropped after the servers that use it.
+    pub db: TestDb,
+}
+
+/// One more server over the same storage, as a second instance behind a load balancer would be.
+pub struct Instance {
+    pub server: Server,
+    pub running: RunningServer,
+    pub base: String,
 }
 
 pub fn app(name: &str) -> NewApp {
@@ -37,10 +50,8 @@ pub async fn start(new_app: NewApp) -> TestServer {
 }
 
 pub async fn start_with(new_app: NewApp, rate_limits: RateLimits) -> TestServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::open(OpenOptions::new(dir.path()))
-        .await
-        .expect("open");
+    let db = TestDb::new();
+    let server = Server::open(db.open_options()).await.expect("open");
     let app = server.add_app(new_app).await.expect("add app");
     for (u, p, nick) in [(ALICE.0, ALICE.1, "Alice A."), (BOB.0, BOB.1, "Bob B.")] {
         server
@@ -72,7 +83,7 @@ pub async fn start_with(new_app: NewApp, rate_limits: RateLimits) -> TestServer 
             .timeout(Duration::from_secs(40))
             .build()
             .expect("client"),
-        dir,
+        db,
     }
 }
 
@@ -155,6 +166,27 @@ impl TestServer {
             .await;
         assert_eq!(reply["code"], 200, "{reply}");
         reply["data"].clone()
+    }
+
+    /// Opens and serves a second instance on this test's storage (rate limits off).
+    pub async fn another_instance(&self) -> Instance {
+        let server = Server::open(self.db.open_options())
+            .await
+            .expect("open a second instance");
+        let running = server
+            .serve(ServeOptions {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                public_url: None,
+                rate_limits: RateLimits::unlimited(),
+            })
+            .await
+            .expect("serve");
+        let base = running.base_url().to_owned();
+        Instance {
+            server,
+            running,
+            base,
+        }
     }
 
     pub async fn stop(&mut self) {
