@@ -59,7 +59,8 @@ pub struct SessionOptions {
     pub fetch_avatars: bool,
     /// The tip texts; may be changed while the session runs, each event reads the current one.
     pub tips: Tips,
-    pub lang: Lang,
+    /// The tips' language; `None` = the client's `app.lang` (also sent as `x-authing-lang`).
+    pub lang: Option<Lang>,
     pub qr: QrOptions,
 }
 
@@ -80,7 +81,7 @@ impl Default for SessionOptions {
             pkce: true,
             fetch_avatars: true,
             tips: Tips::default(),
-            lang: Lang::default(),
+            lang: None,
             qr: QrOptions::default(),
         }
     }
@@ -182,7 +183,8 @@ impl Runner {
     }
 
     fn tip(&self, key: TipKey) -> String {
-        tips::sanitize(&self.opts.tips.get(key, self.opts.lang))
+        let lang = self.opts.lang.unwrap_or(self.client.config().app.lang);
+        tips::sanitize(&self.opts.tips.get(key, lang))
     }
 
     fn emit_failed(&self, e: &CoreError, retryable: bool) {
