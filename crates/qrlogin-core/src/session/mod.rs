@@ -59,8 +59,7 @@ pub struct SessionOptions {
     pub fetch_avatars: bool,
     /// The tip texts; may be changed while the session runs, each event reads the current one.
     pub tips: Tips,
-    /// The tips' language; `None` = the client's `app.lang` (also sent as `x-authing-lang`).
-    pub lang: Option<Lang>,
+    pub lang: Lang,
     pub qr: QrOptions,
 }
 
@@ -81,7 +80,7 @@ impl Default for SessionOptions {
             pkce: true,
             fetch_avatars: true,
             tips: Tips::default(),
-            lang: None,
+            lang: Lang::default(),
             qr: QrOptions::default(),
         }
     }
@@ -183,8 +182,7 @@ impl Runner {
     }
 
     fn tip(&self, key: TipKey) -> String {
-        let lang = self.opts.lang.unwrap_or(self.client.config().app.lang);
-        tips::sanitize(&self.opts.tips.get(key, lang))
+        tips::sanitize(&self.opts.tips.get(key, self.opts.lang))
     }
 
     fn emit_failed(&self, e: &CoreError, retryable: bool) {
