@@ -505,13 +505,12 @@ async fn after_the_listen_connection_is_lost_held_polls_still_see_the_change() {
     // and keep them from coming back while the session changes: the NOTIFY of that change is
     // lost for good, and only the wake-up after the reconnect can answer the held poll.
     use sqlx::Connection;
-    let name: String = {
-        let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
-        sqlx::query_scalar("SELECT current_database()")
-            .fetch_one(&mut c)
-            .await
-            .expect("name")
-    };
+    // Opened now: once the database refuses new connections, this one still makes the change.
+    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut other)
+        .await
+        .expect("name");
     // From the admin database: PostgreSQL will not close the database one is connected to.
     let admin_url = std::env::var(common::db::DATABASE_URL_ENV).expect("admin URL");
     let mut admin = sqlx::PgConnection::connect(&admin_url)
@@ -522,8 +521,9 @@ async fn after_the_listen_connection_is_lost_held_polls_still_see_the_change() {
         .execute(&mut admin)
         .await
         .expect("disallow");
+    // The timeout argument makes each call wait until that backend has exited.
     let killed: i64 = sqlx::query_scalar(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity \
          WHERE datname = $1 AND query LIKE 'LISTEN %'",
     )
     .bind(&name)
@@ -534,16 +534,31 @@ async fn after_the_listen_connection_is_lost_held_polls_still_see_the_change() {
         killed >= 2,
         "found {killed} LISTEN connections, expected one per instance"
     );
-    // B's pool still holds open connections, so the change itself goes through.
-    let r = post(
-        &ts,
-        &b.base,
-        "/api/v2/qrcode/scanned",
-        json!({"random": random}),
-        Some(&alice),
+    // The scan, as another instance makes it (the statement of PgStore::mark_scanned), on the
+    // connection opened before: a pool could not open a new one now.
+    let alice_id = ts
+        .server
+        .find_user_by_username(ALICE.0)
+        .await
+        .expect("user")
+        .expect("alice")
+        .id;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let changed = sqlx::query(
+        "WITH changed AS (UPDATE qr_sessions SET status = 'scanned', scanned_by = $1, \
+         scanned_at = $2 WHERE handle = $3 AND status = 'pending' AND expires_at > $2 \
+         RETURNING handle) SELECT pg_notify('qrlogin_session', handle) FROM changed",
     )
-    .await;
-    assert_eq!(r["code"], 200, "{r}");
+    .bind(&alice_id)
+    .bind(now)
+    .bind(&random)
+    .fetch_all(&mut other)
+    .await
+    .expect("scan");
+    assert_eq!(changed.len(), 1);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         !held.is_finished(),
