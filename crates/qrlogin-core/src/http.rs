@@ -233,17 +233,29 @@ fn map_reqwest(e: reqwest::Error, timeout: Duration) -> CoreError {
     if e.is_timeout() {
         CoreError::Timeout(timeout)
     } else if e.is_builder() {
-        CoreError::Config(format!("invalid request: {e}"))
+        CoreError::Config(format!("invalid request: {}", e.without_url()))
     } else {
-        // Include the source chain: "error sending request" alone says nothing.
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            src = s.source();
-        }
-        CoreError::Network(msg)
+        CoreError::Network(network_message(e))
+    }
+}
+
+/// "cannot reach host:port: <the innermost cause>". The request URL is left out on purpose: a
+/// poll URL carries the requester's handle (`random`, `qrcodeId`), which must never be shown or
+/// logged (PROTOCOL.md §4.1), and "error sending request" alone tells a person nothing.
+fn network_message(e: reqwest::Error) -> String {
+    let host = e
+        .url()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
+    let mut innermost = None;
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        innermost = Some(s.to_string());
+        src = s.source();
+    }
+    let cause = innermost.unwrap_or_else(|| e.without_url().to_string());
+    match host {
+        Some(host) => format!("cannot reach {host}: {cause}"),
+        None => format!("cannot reach the server: {cause}"),
     }
 }
 

@@ -133,6 +133,24 @@ async fn a_refused_connection_is_a_transient_network_error() {
     assert!(err.is_transient());
 }
 
+/// The failed view shows this message: it names the server but never the poll URL, whose query
+/// holds the requester's handle (PROTOCOL.md §4.1).
+#[tokio::test]
+async fn a_network_error_names_the_host_but_not_the_polling_handle() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let handle = "SzZrszCJNCFfVBDUCKLDtAYNBR96SK";
+    let err = client(&format!("http://{addr}"), Limits::default())
+        .poll(handle, &Default::default())
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.contains(&addr.to_string()), "{shown}");
+    assert!(!shown.contains(handle), "the handle leaked: {shown}");
+    assert!(!shown.contains("random="), "{shown}");
+}
+
 #[tokio::test]
 async fn retry_after_and_user_agent() {
     let reply = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_vec();
