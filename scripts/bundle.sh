@@ -39,7 +39,7 @@ t=$SECONDS
 # The version comes from the workspace (Cargo.toml), passed explicitly so that the packages carry
 # it whatever tauri.conf.json's own "version" says.
 npx --no-install tauri build --ci --bundles deb,rpm --config "{\"version\":\"$app_version\"}" 2>&1 |
-  grep -v '^npm warn' || die "tauri build failed"
+  grep --line-buffered -v '^npm warn' || die "tauri build failed"
 app_secs=$((SECONDS - t))
 app_deb=$target_dir/release/bundle/deb/qrlogin_${app_version}_${deb_arch}.deb
 app_rpm=$(ls -t "$target_dir"/release/bundle/rpm/qrlogin-"${app_version}"-*."$rpm_arch".rpm 2>/dev/null | head -1 || true)
@@ -71,7 +71,9 @@ check_fields() { # file, text, fields...
   for f in "$@"; do
     grep -Eq "^ *$f *:" <<<"$text" || missing+=("$f")
   done
-  grep -q '(none)' <<<"$text" && missing+=("a description (says '(none)')")
+  # The Tauri bundler writes "(none)" when a description is empty.
+  grep -Eq '^ *(Description|Summary) *: *\(none\)' <<<"$text" && missing+=("a description (says '(none)')")
+  grep -A1 -E '^Description *:$' <<<"$text" | grep -qx '(none)' && missing+=("a description (says '(none)')")
   ((${#missing[@]} == 0)) || die "$(basename "$file") lacks: ${missing[*]}"
 }
 deb_fields=(Package Version Architecture Maintainer Installed-Size Depends Section Priority Homepage Description)
