@@ -375,10 +375,9 @@ async fn hold(
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(paths.len().max(1));
     let mut tasks = Vec::with_capacity(paths.len());
     for (i, path) in paths.into_iter().enumerate() {
-        let ready = ready_tx.clone();
+        let mut ready = Some(ready_tx.clone());
         tasks.push(tokio::spawn(async move {
             let end = Instant::now() + Duration::from_secs(90);
-            let mut first = true;
             loop {
                 let request =
                     format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
@@ -388,9 +387,9 @@ async fn hold(
                         s = None;
                     }
                 }
-                if first {
-                    let _ = ready.send(()).await;
-                    first = false;
+                // Dropping the sender after the first request lets `hold` return.
+                if let Some(r) = ready.take() {
+                    let _ = r.send(()).await;
                 }
                 let mut s = s?;
                 let mut buf = Vec::new();
@@ -399,6 +398,9 @@ async fn hold(
                 let at = monotonic_ns();
                 let text = String::from_utf8_lossy(&buf);
                 let ok = text.contains("\"status\":2");
+                if !ok && i == 0 && std::env::var_os("QRLOGIN_BENCH_DEBUG").is_some() {
+                    eprintln!("waiter 0 answered without the authorization: {text}");
+                }
                 if ok || !repoll || Instant::now() > end {
                     return Some((at, ok));
                 }
