@@ -71,5 +71,8 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 if [[ ! -d node_modules/@tauri-apps/cli || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing npm packages from package-lock.json"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm 11's `npm ci` insists on lock entries for every platform's optional CLI binary, which a
+  # lock written on one platform can lack; `npm install` honours the same pinned versions.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+    || npm install --no-audit --no-fund --loglevel=error
 fi
