@@ -2,8 +2,10 @@
 //! [`LocalNotifier`] serves one process; [`PgNotifier`] wakes the waiters of every instance that
 //! shares a PostgreSQL database, through `LISTEN`/`NOTIFY`.
 
+#[cfg(feature = "postgres")]
 mod postgres;
 
+#[cfg(feature = "postgres")]
 pub use postgres::PgNotifier;
 
 use std::collections::HashMap;

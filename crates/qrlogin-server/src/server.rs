@@ -12,10 +12,14 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::errors::Error;
-use crate::longpoll::{LocalNotifier, Notifier, PgNotifier};
+#[cfg(feature = "postgres")]
+use crate::longpoll::PgNotifier;
+use crate::longpoll::{LocalNotifier, Notifier};
 use crate::model::{now_ms, rfc3339, App, Millis, QrPayload, User};
 use crate::ratelimit::{Limiter, RateLimits};
-use crate::store::{PgStore, SqliteStore, Store, StoreError};
+#[cfg(feature = "postgres")]
+use crate::store::PgStore;
+use crate::store::{SqliteStore, Store, StoreError};
 use crate::tokens::Keys;
 use crate::{ids, routes};
 
@@ -188,6 +192,15 @@ impl Server {
         Server::with_store(Arc::new(store), Arc::new(LocalNotifier::new())).await
     }
 
+    #[cfg(not(feature = "postgres"))]
+    async fn open_postgres(url: &str) -> Result<Server, Error> {
+        Err(Error::Database {
+            url: redact_url(url),
+            reason: "this build has no PostgreSQL support (feature `postgres`)".into(),
+        })
+    }
+
+    #[cfg(feature = "postgres")]
     async fn open_postgres(url: &str) -> Result<Server, Error> {
         let fail = |reason: String| Error::Database {
             url: redact_url(url),

@@ -2,9 +2,11 @@
 //! can be added without touching the handlers. Every status change is a compare-and-set that
 //! returns whether it happened; callers never read, decide, then write.
 
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
 pub use postgres::{PgStore, NOTIFY_CHANNEL};
 pub use sqlite::SqliteStore;
 
