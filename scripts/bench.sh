@@ -191,9 +191,9 @@ if app:
                      f"hello-world {f(h['cpu_pct_of_one_core'], 2)} % (static page)",
                      ratio(a['cpu_pct_of_one_core'], h['cpu_pct_of_one_core'], 1) if h['cpu_pct_of_one_core'] > 0 else "n/a",
                      "< 1 % of one core", met(a["cpu_pct_of_one_core"] < 1.0)))
-bare, bare_svg, svg, both = est("bare_encode"), est("bare_encode_svg"), est("render_svg_upper_bound"), est("render_svg_and_png512")
+bare, bare_svg, svg, both = est("bare_encode"), est("bare_encode_svg"), est("render_svg"), est("render_svg_and_png512")
 if bare:
-    rows.append(("5 QR text → SVG data URL (`qr::render`, 1 px/module PNG: upper bound of the SVG path)",
+    rows.append(("5 QR text → SVG data URL (`qr::render_svg`)",
                  f"{f(svg)} µs", f"bare `qrcode` encode {f(bare)} µs (qrcode's own SVG: {f(bare_svg)} µs)",
                  ratio(svg, bare), "≤ 1.5× bare encode", met(svg <= 1.5 * bare if svg else None)))
     rows.append(("5 QR text → SVG + 512 px PNG data URLs (`qr::render`, what the app does)",

@@ -82,6 +82,13 @@ pub fn render(text: &str, opts: &QrOptions) -> Result<RenderedQr, QrError> {
     })
 }
 
+/// The SVG alone, as a data URL: for front ends that show only the vector code (and so that the
+/// SVG path can be measured on its own against the bare encode).
+pub fn render_svg(text: &str, opts: &QrOptions) -> Result<String, QrError> {
+    let grid = Grid::encode(text, opts.ec)?;
+    Ok(svg_data_url(&grid.svg(opts.quiet_zone, None)))
+}
+
 /// Render with a logo (Authing's `customLogo`, mini-program codes) in the centre: round, about a
 /// fifth of the code's width, on a white disc. EC level is at least Q so the hidden modules are
 /// recovered.

@@ -661,3 +661,12 @@ fn sniffs_every_allowed_type() {
     let jpeg = server_qr_jpeg("x");
     assert_eq!(media::check_image(jpeg).unwrap().mime, "image/jpeg");
 }
+
+/// `render_svg` is the same vector code `render` puts in `svg_data_url`.
+#[test]
+fn render_svg_matches_the_svg_of_render() {
+    let opts = qrlogin_core::qr::QrOptions::default();
+    let text = "http://127.0.0.1:8080/s/Vb3kQ9xYtR2mN7pLw4Hc8sZa";
+    let both = qrlogin_core::qr::render(text, &opts).unwrap();
+    assert_eq!(qrlogin_core::qr::render_svg(text, &opts).unwrap(), both.svg_data_url);
+}
