@@ -668,5 +668,8 @@ fn render_svg_matches_the_svg_of_render() {
     let opts = qrlogin_core::qr::QrOptions::default();
     let text = "http://127.0.0.1:8080/s/Vb3kQ9xYtR2mN7pLw4Hc8sZa";
     let both = qrlogin_core::qr::render(text, &opts).unwrap();
-    assert_eq!(qrlogin_core::qr::render_svg(text, &opts).unwrap(), both.svg_data_url);
+    assert_eq!(
+        qrlogin_core::qr::render_svg(text, &opts).unwrap(),
+        both.svg_data_url
+    );
 }
