@@ -2,8 +2,8 @@
 //! redirect to the app's callback in the system browser, print the token for a script, or run a
 //! command with the profile in its environment.
 
+use qrlogin_core::profile::AuthSession;
 use qrlogin_core::profile::Profile;
-use qrlogin_core::secret::Secret;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime};
 
@@ -26,19 +26,31 @@ impl AfterLogin {
     }
 }
 
-/// The user JSON a script gets: the profile plus the token, as Authing's G1 poll returns it.
+/// The user JSON a script or a redirect target gets: the profile with the server's photo URL (not
+/// the UI's data URL, which is kilobytes of base64) and the token, as Authing's G1 poll returns it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct UserWithToken<'a> {
-    #[serde(flatten)]
-    profile: &'a Profile,
+    id: &'a str,
+    username: Option<&'a str>,
+    nickname: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    photo: Option<&'a str>,
+    expires_at: Option<i64>,
     token: &'a str,
 }
 
-pub fn user_json(profile: &Profile, token: &Secret) -> String {
+pub fn user_json(profile: &Profile, session: &AuthSession) -> String {
     serde_json::to_string(&UserWithToken {
-        profile,
-        token: token.expose(),
+        id: &profile.id,
+        username: profile.username.as_deref(),
+        nickname: profile.nickname.as_deref(),
+        email: profile.email.as_deref(),
+        phone: profile.phone.as_deref(),
+        photo: session.photo_url.as_deref(),
+        expires_at: session.expires_at.or(profile.expires_at),
+        token: session.token.expose(),
     })
     .unwrap_or_default()
 }
@@ -47,7 +59,7 @@ pub fn run<R: Runtime>(
     app: &AppHandle<R>,
     action: AfterLogin,
     profile: &Profile,
-    token: &Secret,
+    session: &AuthSession,
     redirect_url: Option<&str>,
     command: &str,
 ) {
@@ -55,12 +67,12 @@ pub fn run<R: Runtime>(
         AfterLogin::Profile => {}
         AfterLogin::PrintToken => {
             // stdout is the script's channel; the token never goes to the log.
-            println!("{}", user_json(profile, token));
+            println!("{}", user_json(profile, session));
             app.exit(0);
         }
         AfterLogin::Redirect => match redirect_url.filter(|u| !u.is_empty()) {
             Some(base) => {
-                let target = redirect_target(base, &user_json(profile, token));
+                let target = redirect_target(base, &user_json(profile, session));
                 if let Err(e) = open_in_browser(&target) {
                     tracing::error!(error = %e, "could not open the browser for the redirect");
                 }
@@ -86,7 +98,7 @@ pub fn run<R: Runtime>(
                 )
                 .env("QRLOGIN_EMAIL", profile.email.as_deref().unwrap_or(""))
                 .env("QRLOGIN_PHONE", profile.phone.as_deref().unwrap_or(""))
-                .env("QRLOGIN_TOKEN", token.expose());
+                .env("QRLOGIN_TOKEN", session.token.expose());
             match cmd.spawn() {
                 Ok(child) => tracing::info!(pid = child.id(), "after-login command started"),
                 Err(e) => tracing::error!(error = %e, "after-login command failed to start"),
@@ -133,6 +145,29 @@ mod tests {
         let parsed = url::Url::parse(&t).unwrap();
         let data = parsed.query_pairs().find(|(k, _)| k == "data").unwrap().1;
         assert_eq!(data, r#"{"nickname":"a&b #c"}"#);
+    }
+
+    #[test]
+    fn user_json_has_the_photo_url_and_token_but_not_the_avatar_data() {
+        let profile = Profile {
+            id: "u1".into(),
+            username: Some("alice".into()),
+            avatar: Some("data:image/png;base64,AAAA".into()),
+            ..Profile::default()
+        };
+        let session = AuthSession {
+            token: qrlogin_core::secret::Secret::new("tok"),
+            id_token: None,
+            refresh_token: None,
+            expires_at: Some(42),
+            photo_url: Some("https://cdn.example/a.png".into()),
+        };
+        let v: serde_json::Value = serde_json::from_str(&user_json(&profile, &session)).unwrap();
+        assert_eq!(v["token"], "tok");
+        assert_eq!(v["photo"], "https://cdn.example/a.png");
+        assert_eq!(v["username"], "alice");
+        assert_eq!(v["expiresAt"], 42);
+        assert!(!v.to_string().contains("data:image"), "{v}");
     }
 
     #[test]

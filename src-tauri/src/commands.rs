@@ -203,7 +203,7 @@ pub async fn start_login<R: Runtime>(
                 &handle,
                 action,
                 profile,
-                &session.token,
+                session,
                 Some(redirect_url.as_str()),
                 &command,
             );
