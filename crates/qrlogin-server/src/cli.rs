@@ -156,15 +156,25 @@ pub struct ServeArgs {
         value_delimiter = ',',
         value_parser = parse_trusted_proxy
     )]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_proxies: Vec<ProxyArg>,
     /// Open connections at once; more are closed when accepted (lowered to fit the open-file
     /// limit).
     #[arg(long, value_name = "N", default_value_t = EdgeLimits::default().max_connections)]
     pub max_connections: usize,
+    /// Long-polls held at once per client address (IPv6: per /64); more get 429 at once.
+    #[arg(long, value_name = "N", default_value_t = EdgeLimits::default().long_polls_per_client)]
+    pub long_polls_per_client: usize,
 }
 
-fn parse_trusted_proxy(s: &str) -> Result<ipnet::IpNet, String> {
-    crate::client_addr::parse_net(s)
+/// One `--trusted-proxy` value; empty (`QRLOGIN_TRUSTED_PROXIES=` in server.env) is none.
+#[derive(Debug, Clone)]
+pub struct ProxyArg(Option<ipnet::IpNet>);
+
+fn parse_trusted_proxy(s: &str) -> Result<ProxyArg, String> {
+    if s.trim().is_empty() {
+        return Ok(ProxyArg(None));
+    }
+    crate::client_addr::parse_net(s).map(|n| ProxyArg(Some(n)))
 }
 
 /// Parses the process arguments and runs; the binary's `main` is just this.
@@ -347,7 +357,7 @@ async fn serve(server: &Server, args: ServeArgs) -> Result<(), Error> {
         RateLimits::default()
     };
     let mut trusted_proxies = TrustedProxies::none();
-    for net in args.trusted_proxies {
+    for net in args.trusted_proxies.into_iter().filter_map(|p| p.0) {
         trusted_proxies.push(net);
     }
     let running = server
@@ -358,6 +368,7 @@ async fn serve(server: &Server, args: ServeArgs) -> Result<(), Error> {
             trusted_proxies,
             edge: EdgeLimits {
                 max_connections: args.max_connections,
+                long_polls_per_client: args.long_polls_per_client,
                 ..EdgeLimits::default()
             },
         })
