@@ -78,6 +78,7 @@ async fn serve(server: &Server, listen: std::net::SocketAddr) -> RunningServer {
             listen,
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            ..Default::default()
         })
         .await
         .unwrap()
