@@ -136,7 +136,11 @@ async function walkThrough(findings) {
     await page.goto(`${base}/s/${first.scanId}`);
     assert.equal(await screenState(page), 'qrl:signin');
     await checkScreen(page, findings, 'signin', lang);
-    assert.deepEqual(await tabOrder(page, 3, findings, where('signin')), ['username', 'password', 'INPUT']);
+    for (const scheme of SCHEMES) {
+      await page.emulateMedia({ colorScheme: scheme });
+      assert.deepEqual(await tabOrder(page, 3, findings, where(`signin ${scheme}`)), ['username', 'password', 'INPUT']);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.focus('input[name=username]');
     await page.keyboard.type(USER.username);
     await press(page, 'Tab');
@@ -163,7 +167,11 @@ async function walkThrough(findings) {
     await press(page, 'Tab', choices.indexOf(first.checkCode) + 1);
     await press(page, 'Space');
     assert.equal(await page.getAttribute(`button[data-code="${first.checkCode}"]`, 'aria-pressed'), 'true');
-    assert.deepEqual(await tabOrder(page, 5, findings, where('approve, number picked')), [...choices, 'confirm', 'cancel']);
+    for (const scheme of SCHEMES) {
+      await page.emulateMedia({ colorScheme: scheme });
+      assert.deepEqual(await tabOrder(page, 5, findings, where(`approve, number picked, ${scheme}`)), [...choices, 'confirm', 'cancel']);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
     await checkScreen(page, findings, 'approve-picked', lang);
     await page.focus('#confirm');
     await press(page, 'Enter');
