@@ -222,8 +222,20 @@ export function render(doc, view, now = Date.now()) {
   setText($('link-text'), view.qr?.text ?? '');
 
   if (inProfile) renderProfile(doc, view);
-  setText($('status'), statusLine(view));
+  announce($('status'), statusLine(view));
 }
+
+/**
+ * Puts a state's sentence in the live region once. render() runs every second while a code
+ * counts down, and an action may have put its own message there since ("Copied"): only a new
+ * state line is written, so nothing is read out twice.
+ */
+function announce(status, line) {
+  if (announced.get(status) === line) return;
+  announced.set(status, line); // not in the DOM: the line may carry a nickname
+  setText(status, line);
+}
+const announced = new WeakMap();
 
 /**
  * Shows view.qr in #qr. A new code that replaces a visible one cross-fades: the old image is copied

@@ -206,12 +206,13 @@ pub fn render(frame: &Frame<'_>, view: &View<'_>) -> String {
         View::Error { code, .. } => code.to_string(),
         _ => String::new(),
     };
-    // The result screens the script reveals after Confirm or Cancel.
+    // The result screens the script reveals after Confirm or Cancel. Each is a `main` of its own
+    // (only one is ever not hidden), so the result is inside a landmark like the rest.
     let done = if matches!(view, View::Approve { .. }) {
         format!(
-            "<section class=\"done\" id=\"done-confirmed\" data-state=\"authorized\" hidden><h1>{}</h1><p class=\"lead\">{}</p></section>\n\
-             <section class=\"done\" id=\"done-cancelled\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></section>\n\
-             <section class=\"done\" id=\"done-wrong-code\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></section>\n",
+            "<main class=\"done\" id=\"done-confirmed\" data-state=\"authorized\" hidden><h1>{}</h1><p class=\"lead\">{}</p></main>\n\
+             <main class=\"done\" id=\"done-cancelled\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></main>\n\
+             <main class=\"done\" id=\"done-wrong-code\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></main>\n",
             t.confirmed_title,
             t.confirmed_lead,
             t.cancelled_title,
@@ -347,7 +348,7 @@ fn approve(
             })
             .collect();
         format!(
-            "<section id=\"check\"><p>{}</p><div class=\"codes\">{buttons}</div></section>\n",
+            "<section id=\"check\"><p id=\"pick-code\">{}</p><div class=\"codes\" role=\"group\" aria-labelledby=\"pick-code\">{buttons}</div></section>\n",
             t.pick_code
         )
     };
