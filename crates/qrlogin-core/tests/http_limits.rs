@@ -178,10 +178,18 @@ async fn html_error_pages_are_http_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, CoreError::Http { status: 502, .. }),
+        matches!(
+            err,
+            CoreError::BadReply {
+                status: 502,
+                len: 20,
+                shape: qrlogin_core::error::Shape::WebPage
+            }
+        ),
         "{err:?}"
     );
     assert!(err.is_transient(), "a 502 from a proxy is retried");
+    assert!(!err.to_string().contains("upstream"), "no body in {err}");
 }
 
 #[tokio::test]
