@@ -155,12 +155,14 @@ impl Client {
         self.discover().await.unwrap_or_default()
     }
 
-    /// The server's extensions. A definite answer is remembered for the client's life: a
-    /// document, or a clear absence (Authing's 404). A web page is "no extensions
-    /// for now" and asked again with the next QR (an Authing domain may serve its login page
-    /// there, and so may a captive portal in front of our server). Anything that may pass — the
-    /// network, a 5xx, a 429, a body that is not JSON, cut off or not UTF-8 — is an error: the
-    /// session retries it before making a QR, so PKCE is never silently dropped.
+    /// The server's extensions. A definite answer is remembered for the client's life: our
+    /// document (`version` ≥ 1), or Authing's "not found" (404/410, not a page: a proxy's 404
+    /// page may pass). A web page, a JSON object
+    /// that is not our document, or another 4xx means "no extensions for now" and is asked again
+    /// with the next QR (an Authing domain may serve its login page there; so may a captive
+    /// portal or a gateway in front of our server). Anything that may pass — the network, a 5xx,
+    /// a 429, a body that is not JSON, cut off or not UTF-8 — is an error: the session retries it
+    /// before making a QR, so an outage never silently drops PKCE.
     pub async fn discover(&self) -> Result<Extensions, CoreError> {
         if !self.config.discover {
             return Ok(Extensions::default());
@@ -177,25 +179,24 @@ impl Client {
             headers: Vec::new(),
         };
         let reply = self.send(&req, None).await?;
-        let shape = crate::failure::shape_of(&reply.body);
-        if is_success(reply.status) {
-            match shape {
-                Shape::WebPage => return Ok(Extensions::default()),
-                Shape::Incomplete => {}
-                _ => return Err(bad_reply(&reply)),
-            }
+        if is_success(reply.status)
+            && !matches!(
+                crate::failure::shape_of(&reply.body),
+                Shape::WebPage | Shape::Incomplete
+            )
+        {
+            return Err(bad_reply(&reply));
         }
-        match discovery::parse(reply.status, &reply.body) {
-            Some(e) => {
-                tracing::debug!(extensions = ?e, status = reply.status, "discovery");
-                // A gateway's 401/403 may pass; "not found" is Authing's definite answer.
-                if is_success(reply.status) || matches!(reply.status, 404 | 410) {
-                    *cached = Some(e);
-                }
-                Ok(e)
-            }
-            None => Err(bad_reply(&reply)),
+        let Some(ext) = discovery::parse(reply.status, &reply.body) else {
+            return Err(bad_reply(&reply));
+        };
+        tracing::debug!(extensions = ?ext, status = reply.status, "discovery");
+        let not_found = matches!(reply.status, 404 | 410)
+            && crate::failure::shape_of(&reply.body) != Shape::WebPage;
+        if ext.is_qrlogin_server() || not_found {
+            *cached = Some(ext);
         }
+        Ok(ext)
     }
 
     fn url_for(&self, req: &WireRequest) -> Result<url::Url, CoreError> {
