@@ -111,3 +111,33 @@ fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kiosk_retries_visibly_forever_and_a_desk_offers_retry_after_a_while() {
+        let mut config = Config::default();
+        let tips = Tips::default();
+        let desk = session_options(&config, &tips, Lang::En, 1);
+        assert_eq!(desk.visible_retries, Some(6));
+        config.kiosk.enabled = true;
+        let kiosk = session_options(&config, &tips, Lang::En, 1);
+        assert_eq!(
+            kiosk.visible_retries, None,
+            "nobody is at a kiosk to press Retry"
+        );
+        assert_eq!(kiosk.refresh_cap, None);
+    }
+
+    #[test]
+    fn plain_http_follows_the_config_key_for_remote_servers() {
+        let mut config = Config::default();
+        config.server.url = "http://login.example.com".into();
+        config.server.app_id = "app1".into();
+        assert!(client_for_remote(&config, Lang::En).is_err());
+        config.server.allow_insecure_http = true;
+        assert!(client_for_remote(&config, Lang::En).is_ok());
+    }
+}

@@ -16,10 +16,15 @@ const FAULT_FOR: Duration = Duration::from_secs(40);
 /// What the proxy answers instead of JSON; it must never appear on screen or in the log.
 const BODY_MARK: &str = "upstream temporarily unavailable";
 
+/// The app pointed at the server through `proxy`; in English with our own failed tip, in
+/// Chinese with the default one.
 fn config_through(proxy: &FaultProxy, server: &TestServer, lang: &str) -> AppConfig {
-    AppConfig::for_server(server, "v2", lang)
-        .set("server.url", proxy.base_url())
-        .set(&format!("tips.{lang}.failedTips"), FAILED_TIP)
+    let config = AppConfig::for_server(server, "v2", lang).set("server.url", proxy.base_url());
+    if lang == "en" {
+        config.set("tips.en.failedTips", FAILED_TIP)
+    } else {
+        config
+    }
 }
 
 async fn screen_text(app: &App) -> String {
@@ -136,6 +141,19 @@ async fn s10_retrying_views_web_page_and_dead_server() {
         "服务器返回了一个网页，而不是登录应答。",
     )
     .await;
+    // The main line is the configured failed tip (here Authing's default zh-CN text).
+    let tip = app.text("tip").await;
+    let default_tip = qrlogin_core::tips::Tips::default().get(
+        qrlogin_core::tips::TipKey::Failed,
+        qrlogin_core::tips::Lang::ZhCn,
+    );
+    if tip != default_tip {
+        app.fail_with(
+            "1-web-page",
+            format!("#tip shows {tip:?}, not the failed tip {default_tip:?}"),
+        )
+        .await;
+    }
     keep(&sc, "1-web-page", "retrying-web-page.png", &png);
 
     // The proxy (the only way to the server) dies: nothing listens on its port any more.
