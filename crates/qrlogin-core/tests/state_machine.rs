@@ -1095,3 +1095,45 @@ async fn a_server_down_at_start_is_discovered_when_back() {
     let check = &fake.requests("/api/v2/qrcode/check")[0].1;
     assert!(check.query("wait").is_some());
 }
+
+/// A spent or expired ticket (2242) is a definite answer about that QR only: a new QR follows,
+/// and the login on it works. The attempt does not stop at a retry button.
+#[tokio::test(start_paused = true)]
+async fn a_spent_ticket_means_a_new_qr_not_a_dead_end() {
+    let gens = Arc::new(AtomicU32::new(0));
+    let g = gens.clone();
+    let fake = Fake::new(move |req| match req.url.path() {
+        "/.well-known/qrlogin" => not_found(),
+        "/api/v2/qrcode/gene" => {
+            v2_generate(&format!("R{}", g.fetch_add(1, Ordering::SeqCst)), 120)
+        }
+        "/api/v2/qrcode/check" => json(
+            json!({"code": 200, "data": {"status": 2, "ticket": format!("T-{}", req.query("random").unwrap_or_default())}}),
+        ),
+        "/api/v2/qrcode/userinfo" => {
+            if req.json().unwrap()["ticket"] == "T-R0" {
+                json(json!({"code": 2242, "message": "ticket 已过期或已被使用", "data": null}))
+            } else {
+                v2_user()
+            }
+        }
+        other => panic!("unexpected {other}"),
+    });
+    let mut cfg = config(DialectId::V2);
+    cfg.app_secret = Some("s3cret".into());
+    let events = Events::default();
+    let mut s = start(client(&fake, cfg), options(), &events);
+    run_to_end(&mut s, LONG).await;
+    assert_eq!(
+        events.names(),
+        [
+            "starting",
+            "qrReady",
+            "authorized",
+            "expired",
+            "qrReady",
+            "authorized",
+            "loggedIn"
+        ]
+    );
+}
