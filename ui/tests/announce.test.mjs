@@ -78,18 +78,28 @@ test('expiry, the refresh and the new code: each once, in order', async () => {
   assert.deepEqual(heard, ['Getting a new QR code…', 'A new QR code is shown.', 'The QR code expired.']);
 });
 
-test('a failure is announced once; the retry countdown under it is not', async () => {
+test('a failure is announced once; the retry countdown and later attempts are not', async () => {
   fakeClock();
   const { fake, dom, app, $ } = await bootApp();
   fake.push('qrReady', qrReady());
   await flush();
   const heard = listen(dom, $('status'));
-  fake.push('failed', { kind: 'network', message: 'offline', retryable: true, tipHtml: 'Network error', retryTipHtml: 'Retry' });
-  fake.push('retrying', { attempt: 2, delayMs: 8_000, message: 'offline' });
+  const retrying = (attempt, background = false) => ['retrying', { attempt, delayMs: 8_000, kind: 'network',
+    problem: 'unreachable', message: 'offline', background, tipHtml: 'Network error', retryTipHtml: 'Retry' }];
+  fake.push(...retrying(2));
+  for (let i = 0; i < 6; i++) mock.timers.tick(1_000);
+  fake.push(...retrying(3));
   for (let i = 0; i < 6; i++) mock.timers.tick(1_000);
   await flush();
   assert.equal(heard.length, 1, `one announcement, heard ${JSON.stringify(heard)}`);
   assert.equal(heard[0], statusLine(app.view));
+  // The visible attempts are over: the failure is announced once, its background retries are not.
+  fake.push('failed', { kind: 'network', message: 'offline', retryable: true, tipHtml: 'Network error', retryTipHtml: 'Retry' });
+  fake.push(...retrying(7, true));
+  for (let i = 0; i < 6; i++) mock.timers.tick(1_000);
+  await flush();
+  assert.equal(heard.length, 2, `one more announcement, heard ${JSON.stringify(heard)}`);
+  assert.equal(heard[1], statusLine(app.view));
 });
 
 test('a language switch announces the new state once, in the new language', async () => {

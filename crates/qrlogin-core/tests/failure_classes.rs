@@ -58,6 +58,7 @@ impl Env {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 public_url: None,
                 rate_limits: RateLimits::unlimited(),
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -430,7 +431,16 @@ async fn no_reply_content_reaches_the_window_or_the_log() {
             }
         }
         env.proxy.set(fault);
-        let end = tokio::time::Instant::now() + Duration::from_secs(2);
+        // Until the fault has been met (a busy machine may take a while), then a little more.
+        let end = tokio::time::Instant::now() + Duration::from_secs(20);
+        while let Ok(Some(e)) = tokio::time::timeout_at(end, rx.recv()).await {
+            let met = matches!(e.name(), "retrying" | "failed");
+            events.push(e);
+            if met {
+                break;
+            }
+        }
+        let end = tokio::time::Instant::now() + Duration::from_millis(500);
         while let Ok(Some(e)) = tokio::time::timeout_at(end, rx.recv()).await {
             events.push(e);
         }
