@@ -863,3 +863,53 @@ async fn a_full_user_poll_hands_tokens_only_to_the_verifier_when_a_challenge_was
         "{mine}"
     );
 }
+
+/// What a copy of the database gives an attacker: refresh tokens only as SHA-256.
+#[tokio::test]
+async fn refresh_tokens_are_stored_only_as_their_sha256() {
+    use sha2::{Digest, Sha256};
+    let ts = start(app("Desktop")).await;
+    let set = g4_login(&ts, false).await;
+    let (_, next) = refresh(&ts, s(&set, "refresh_token")).await;
+    let stored = ts.db.raw_text();
+    for rt in [s(&set, "refresh_token"), s(&next, "refresh_token")] {
+        let body = rt.trim_start_matches("rt_");
+        assert!(
+            !stored.contains(body),
+            "a refresh token is stored in the clear"
+        );
+        assert!(stored.contains(&hex::encode(Sha256::digest(rt.as_bytes()))));
+    }
+    // Another app can neither end nor read this app's session.
+    let other = ts.server.add_app(app("Other")).await.expect("app");
+    let token = s(&next, "access_token");
+    let (code, _) = form(
+        &ts,
+        "/oidc/token/revocation",
+        &[
+            ("token", token),
+            ("client_id", &other.app_id),
+            ("client_secret", &other.app_secret),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        profile(&ts, token).await.0,
+        200,
+        "another app ended the session"
+    );
+    let (_, r) = form(
+        &ts,
+        "/oidc/token/introspection",
+        &[
+            ("token", token),
+            ("client_id", &other.app_id),
+            ("client_secret", &other.app_secret),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r, json!({"active": false}));
+}
