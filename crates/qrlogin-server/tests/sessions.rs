@@ -990,3 +990,21 @@ async fn the_sweep_bounds_the_history_and_removes_ended_sessions() {
         "invalid_grant"
     );
 }
+
+/// An attacker racing the legitimate client with a copy of the same refresh token: exactly one
+/// refresh succeeds, and the other one, seeing the token spent, ends the session for both.
+#[tokio::test]
+async fn two_refreshes_racing_with_one_token_get_one_set_and_end_the_session() {
+    let ts = start(app("Desktop")).await;
+    for _ in 0..5 {
+        let set = g4_login(&ts, false).await;
+        let rt = s(&set, "refresh_token");
+        let (a, b) = tokio::join!(refresh(&ts, rt), refresh(&ts, rt));
+        let mut codes = [a.0, b.0];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 400], "{a:?} {b:?}");
+        let winner = if a.0 == 200 { &a.1 } else { &b.1 };
+        assert_eq!(profile(&ts, s(winner, "access_token")).await.0, 401);
+        assert_eq!(refresh(&ts, s(winner, "refresh_token")).await.0, 400);
+    }
+}
