@@ -97,6 +97,7 @@ pub struct ApprovalPage {
 #[derive(Clone)]
 pub struct Phone {
     client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     accept_language: Option<String>,
 }
 
@@ -108,15 +109,32 @@ impl Default for Phone {
 
 impl Phone {
     pub fn new() -> Phone {
+        Phone::with_headers(reqwest::header::HeaderMap::new())
+    }
+
+    fn with_headers(headers: reqwest::header::HeaderMap) -> Phone {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
+            .default_headers(headers)
             .timeout(std::time::Duration::from_secs(20))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Phone {
             client,
+            jar,
             accept_language: None,
         }
+    }
+
+    /// The `Cookie` header this phone's browser would send to `url`: what someone who copied
+    /// the phone's cookies would hold (for tests that replay them).
+    pub fn cookie_header(&self, url: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = url::Url::parse(url).ok()?;
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
     }
 
     /// A phone reaching the server through a proxy that names it in `X-Forwarded-For` (for
@@ -126,16 +144,7 @@ impl Phone {
         if let Ok(v) = reqwest::header::HeaderValue::from_str(ip) {
             headers.insert("x-forwarded-for", v);
         }
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .default_headers(headers)
-            .timeout(std::time::Duration::from_secs(20))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Phone {
-            client,
-            accept_language: None,
-        }
+        Phone::with_headers(headers)
     }
 
     /// Taps "Sign out" on an approval page; returns the page it lands on (the sign-in form).

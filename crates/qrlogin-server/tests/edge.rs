@@ -172,10 +172,30 @@ async fn the_phone_can_sign_out_and_only_with_the_pages_token() {
         phone.open(qr).await.expect("page").state,
         PageState::Approve
     );
+    // Someone copied the phone's cookies before it signed out.
+    let page_url = ts.url(&format!("/s/{}", d["scanId"].as_str().expect("scan")));
+    let copied = phone
+        .cookie_header(&page_url)
+        .expect("the phone has cookies");
     // The real one lands on the sign-in form, and the page stays signed out.
     let after = phone.sign_out(&page).await.expect("sign out");
     assert_eq!(after.state, PageState::SignIn, "{}", after.html);
     assert_eq!(phone.open(qr).await.expect("page").state, PageState::SignIn);
+    // The copy is signed out too: the session ended at the server, not only in this browser.
+    let replayed = ts
+        .http
+        .get(&page_url)
+        .header("cookie", copied)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !replayed.contains("id=\"confirm\""),
+        "a copied cookie still approves after sign-out: {replayed}"
+    );
 }
 
 #[tokio::test]

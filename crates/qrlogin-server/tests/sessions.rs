@@ -808,3 +808,203 @@ async fn the_login_history_records_sign_ins_and_decisions_and_the_sdk_query_filt
         .expect("audit");
     assert_eq!(audit.len(), 5);
 }
+
+/// `returnFullUserInfo` with a PKCE challenge: whoever polls without the verifier (a photo of an
+/// `authing-json` QR holds the handle) gets only the ticket, which needs the verifier too.
+#[tokio::test]
+async fn a_full_user_poll_hands_tokens_only_to_the_verifier_when_a_challenge_was_sent() {
+    let ts = start(NewApp {
+        return_full_user_info: true,
+        qr_payload: QrPayload::AuthingJson,
+        ..app("Desktop")
+    })
+    .await;
+    let (verifier, challenge) = pkce();
+    let d = ts
+        .g4_generate(json!({"codeChallenge": challenge, "codeChallengeMethod": "S256"}))
+        .await;
+    let id = s(&d, "qrcodeId").to_owned();
+    let phone = Phone::new()
+        .sign_in_api(&ts.base, ALICE.0, ALICE.1)
+        .await
+        .expect("phone");
+    for action in ["SCAN", "CONFIRM"] {
+        let (code, r) = ts
+            .post_h(
+                "/api/v3/set-qrcode-status",
+                json!({"qrcodeId": id, "action": action}),
+                &[("authorization", format!("Bearer {phone}"))],
+            )
+            .await;
+        assert_eq!(code, 200, "{r}");
+    }
+    // The photographer: no verifier, no tokens; the ticket it sees is useless without it.
+    let (_, thief) = ts
+        .get(&format!("/api/v3/get-qrcode-status?qrcodeId={id}"))
+        .await;
+    assert!(thief["data"].get("tokenSet").is_none(), "{thief}");
+    let ticket = s(&thief["data"], "ticket").to_owned();
+    let (code, r) = ts
+        .post_h(
+            "/api/v3/exchange-tokenset-with-qrcode-ticket",
+            json!({"ticket": ticket}),
+            &[],
+        )
+        .await;
+    assert_eq!((code, r["apiCode"].clone()), (400, json!(2243)), "{r}");
+    // The requester, with its verifier, gets the tokens on the poll.
+    let (_, mine) = ts
+        .get(&format!(
+            "/api/v3/get-qrcode-status?qrcodeId={id}&codeVerifier={verifier}"
+        ))
+        .await;
+    assert!(
+        mine["data"]["tokenSet"]["access_token"].is_string(),
+        "{mine}"
+    );
+}
+
+/// What a copy of the database gives an attacker: refresh tokens only as SHA-256.
+#[tokio::test]
+async fn refresh_tokens_are_stored_only_as_their_sha256() {
+    use sha2::{Digest, Sha256};
+    let ts = start(app("Desktop")).await;
+    let set = g4_login(&ts, false).await;
+    let (_, next) = refresh(&ts, s(&set, "refresh_token")).await;
+    let stored = ts.db.raw_text();
+    for rt in [s(&set, "refresh_token"), s(&next, "refresh_token")] {
+        let body = rt.trim_start_matches("rt_");
+        assert!(
+            !stored.contains(body),
+            "a refresh token is stored in the clear"
+        );
+        assert!(stored.contains(&hex::encode(Sha256::digest(rt.as_bytes()))));
+    }
+    // Another app can neither end nor read this app's session.
+    let other = ts.server.add_app(app("Other")).await.expect("app");
+    let token = s(&next, "access_token");
+    let (code, _) = form(
+        &ts,
+        "/oidc/token/revocation",
+        &[
+            ("token", token),
+            ("client_id", &other.app_id),
+            ("client_secret", &other.app_secret),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        profile(&ts, token).await.0,
+        200,
+        "another app ended the session"
+    );
+    let (_, r) = form(
+        &ts,
+        "/oidc/token/introspection",
+        &[
+            ("token", token),
+            ("client_id", &other.app_id),
+            ("client_secret", &other.app_secret),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r, json!({"active": false}));
+}
+
+/// The history is bounded: the sweep deletes what is older than `HISTORY_KEEP` and keeps the
+/// rest; ended sessions go with it.
+#[tokio::test]
+async fn the_sweep_bounds_the_history_and_removes_ended_sessions() {
+    use qrlogin_server::store::auth::{AuthStore, LoginEvent};
+    let ts = start(app("Desktop")).await;
+    // The store the server runs on, opened a second time, as another instance would.
+    let store: Box<dyn AuthStore> = match &ts.db.url {
+        Some(url) => Box::new(
+            qrlogin_server::store::PgStore::connect(url)
+                .await
+                .expect("pg"),
+        ),
+        None => Box::new(
+            qrlogin_server::store::SqliteStore::open(
+                &ts.db.dir.path().join(qrlogin_server::DB_FILE),
+            )
+            .await
+            .expect("sqlite"),
+        ),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let keep = qrlogin_server::HISTORY_KEEP.as_millis() as i64;
+    for (id, at) in [
+        ("old", now - keep - 60_000),
+        ("recent", now - keep + 3_600_000),
+    ] {
+        store
+            .insert_login_event(&LoginEvent {
+                id: id.into(),
+                user_id: None,
+                username: "alice".into(),
+                app_id: ts.app.app_id.clone(),
+                event: "sign-in".into(),
+                success: false,
+                outcome: "wrong-password".into(),
+                device: None,
+                requester_ip: None,
+                approver_ip: Some("10.0.0.1".into()),
+                at,
+            })
+            .await
+            .expect("insert");
+    }
+    let set = g4_login(&ts, false).await;
+    let sid = introspect(&ts, s(&set, "access_token")).await["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    ts.server
+        .revoke_sessions("alice", Some(&sid))
+        .await
+        .expect("revoke");
+    assert!(store.get_auth_session(&sid).await.expect("get").is_some());
+    // `sweep(ZERO)` deletes what ended strictly before now: let a millisecond pass.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ts.server
+        .sweep(std::time::Duration::ZERO)
+        .await
+        .expect("sweep");
+    let history = ts.server.login_history(None, 100).await.expect("history");
+    let times: Vec<&str> = history.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(history.len(), 3, "{times:?}"); // page sign-in, confirm, the recent one
+    assert!(
+        store.get_auth_session(&sid).await.expect("get").is_none(),
+        "ended session kept"
+    );
+    // The refresh token went with it: unknown now, still refused.
+    assert_eq!(
+        refresh(&ts, s(&set, "refresh_token")).await.1["error"],
+        "invalid_grant"
+    );
+}
+
+/// An attacker racing the legitimate client with a copy of the same refresh token: exactly one
+/// refresh succeeds, and the other one, seeing the token spent, ends the session for both.
+#[tokio::test]
+async fn two_refreshes_racing_with_one_token_get_one_set_and_end_the_session() {
+    let ts = start(app("Desktop")).await;
+    for _ in 0..5 {
+        let set = g4_login(&ts, false).await;
+        let rt = s(&set, "refresh_token");
+        let (a, b) = tokio::join!(refresh(&ts, rt), refresh(&ts, rt));
+        let mut codes = [a.0, b.0];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 400], "{a:?} {b:?}");
+        let winner = if a.0 == 200 { &a.1 } else { &b.1 };
+        assert_eq!(profile(&ts, s(winner, "access_token")).await.0, 401);
+        assert_eq!(refresh(&ts, s(winner, "refresh_token")).await.0, 400);
+    }
+}

@@ -375,6 +375,23 @@ async fn sign_out(
         let e = ApiError::Forbidden(Forbidden::Csrf);
         return error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies);
     }
+    // End the approver session at the server, not only the cookie: a copy of the cookie taken
+    // before the sign-out must not approve anything afterwards (PROTOCOL.md §4.6).
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        match state.server.sid_of_any_token(token).await {
+            Ok(Some(sid)) => {
+                if let Err(e) = state.server.end_session(&sid).await {
+                    let (pre_csrf, cookies) = csrf_cookie(&state, &headers);
+                    return error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let (pre_csrf, cookies) = csrf_cookie(&state, &headers);
+                return error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies);
+            }
+        }
+    }
     let target = format!("{}/s/{}", state.base_path, scan_id);
     let mut resp = Redirect::to(&target).into_response();
     let line = cookie_line(&state, SESSION_COOKIE, "", 0);

@@ -132,7 +132,14 @@ async fn check_data(
     let (wait, known) = long_poll_params(q);
     let s = state.long_poll(peer.ip(), id, wait, known).await?;
     let status = s.status_at(now_ms());
-    let user_info = match full_user_on_poll(state, &s, peer.ip()).await? {
+    let user_info = match full_user_on_poll(
+        state,
+        &s,
+        peer.ip(),
+        q.get("codeVerifier").map(String::as_str),
+    )
+    .await?
+    {
         Some(PollUser::Delivered(ex)) => with_tokens(
             user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at),
             &ex,

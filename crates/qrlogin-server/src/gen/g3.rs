@@ -120,7 +120,13 @@ async fn check(
         let (wait, known) = long_poll_params(&q);
         let s = state.long_poll(peer.ip(), random, wait, known).await?;
         let status = s.status_at(now_ms());
-        let full = full_user_on_poll(&state, &s, peer.ip()).await?;
+        let full = full_user_on_poll(
+            &state,
+            &s,
+            peer.ip(),
+            q.get("codeVerifier").map(String::as_str),
+        )
+        .await?;
         let user_info = match &full {
             Some(PollUser::Delivered(ex)) => with_tokens(
                 user_v2(&state, &ex.user, &ex.access.token, ex.access.expires_at),
