@@ -55,6 +55,7 @@ test-e2e:
 	@scripts/e2e.sh
 
 bench: deps
+	@scripts/install-deps.sh --bench
 	@scripts/bench.sh
 
 bundle: deps

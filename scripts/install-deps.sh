@@ -5,11 +5,14 @@
 #
 #   scripts/install-deps.sh            build + run + test prerequisites
 #   scripts/install-deps.sh --bundle   also what `make bundle` needs (rpm tools)
+#   scripts/install-deps.sh --bench    also what `make bench` needs (ImageMagick's `import` for
+#                                      screenshots of the window)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_bundle=0
+want_bundle=0 want_bench=0
 [[ ${1:-} == --bundle ]] && want_bundle=1
+[[ ${1:-} == --bench ]] && want_bench=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -28,6 +31,7 @@ else
   apt_pkgs+=(chromium)
 fi
 ((want_bundle)) && apt_pkgs+=(rpm dpkg-dev fakeroot)
+((want_bench)) && apt_pkgs+=(imagemagick)
 
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()

@@ -116,6 +116,26 @@ fn app_and_user_commands_print_json_and_list() {
     );
 }
 
+/// A script that captures an admin command's stderr (it is not a terminal) gets plain text:
+/// the log lines are there, their colour escape codes are not.
+#[test]
+fn admin_commands_log_without_colour_when_stderr_is_not_a_terminal() {
+    let dir = TestDb::new();
+    let mut c = command(&dir);
+    c.env("RUST_LOG", "debug");
+    let out = run_command(c, &["app", "add", "--name", "Desk", "--json"], None);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.trim().is_empty(),
+        "the command logged nothing to check"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes in captured stderr: {err:?}"
+    );
+}
+
 #[test]
 fn duplicate_username_bad_data_dir_and_missing_password_are_clear_errors() {
     let dir = TestDb::new();
