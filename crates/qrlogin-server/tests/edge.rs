@@ -493,9 +493,12 @@ async fn the_account_throttle_holds_across_many_addresses_and_does_not_tell_acco
             (status, retry, body["apiCode"].clone())
         }
     };
+    // The two accounts' guesses alternate, so that each one's fifth failure is only one
+    // password verification before its next attempt: the first wait is 1 s, and a busy machine
+    // must not let it run out between them.
     let mut n = 0;
-    for user in ["alice", "nobody-by-this-name"] {
-        for _ in 0..5 {
+    for _ in 0..5 {
+        for user in ["alice", "nobody-by-this-name"] {
             n += 1;
             let (status, _, _) = attempt(user, "wrong guess", n).await;
             assert_ne!(status, 200);
