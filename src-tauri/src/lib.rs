@@ -17,12 +17,15 @@ pub mod state;
 use clap::Parser;
 use state::AppState;
 use tauri::{Manager, Runtime};
+use tauri_plugin_window_state::StateFlags;
 
 /// The app, written once and generic over the runtime so that tests build it on the mock runtime.
 pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let kiosk = state.config.kiosk.enabled;
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
+        // "Copy link" writes through this (the window may only write text, never read it).
+        .plugin(tauri_plugin_clipboard_manager::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -82,6 +85,17 @@ pub fn run() {
             }
         }));
     let kiosk = state.config.kiosk.enabled;
+    // The window comes back where the person left it; a kiosk is full screen and must not
+    // remember a stray resize. Rust-only: the page is granted none of the plugin's commands.
+    let builder = if kiosk {
+        builder
+    } else {
+        builder.plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+                .build(),
+        )
+    };
     let app = build_app(builder, state)
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -32,7 +32,12 @@ fn main_window(app: &App<MockRuntime>) -> WebviewWindow<MockRuntime> {
         .expect("the main window")
 }
 
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value, url: &str) -> Result<Value, String> {
+fn invoke(
+    window: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: Value,
+    url: &str,
+) -> Result<Value, String> {
     let request = InvokeRequest {
         cmd: cmd.into(),
         callback: CallbackFn(0),
@@ -67,16 +72,52 @@ fn the_window_may_call_only_the_commands_the_ui_uses() {
         invoke(&main, "ui_painted", json!({"what": "qr"}), LOCAL),
         Ok(Value::Null)
     );
-    assert_eq!(invoke(&main, "set_lang", json!({"lang": "en"}), LOCAL), Ok(Value::Null));
+    assert_eq!(
+        invoke(&main, "set_lang", json!({"lang": "en"}), LOCAL),
+        Ok(Value::Null)
+    );
+
+    // "Copy link" may write the clipboard (with no display in this test the write itself may
+    // fail, but not because of the ACL); reading it back (someone's copied password) is refused.
+    if let Err(e) = invoke(
+        &main,
+        "plugin:clipboard-manager|write_text",
+        json!({"text": "http://127.0.0.1/s/x"}),
+        LOCAL,
+    ) {
+        assert!(
+            !e.contains("not allowed"),
+            "copying the link is refused: {e}"
+        );
+    }
+    assert_refused(
+        invoke(
+            &main,
+            "plugin:clipboard-manager|read_text",
+            json!({}),
+            LOCAL,
+        ),
+        "clipboard.read_text",
+    );
 
     // What `core:default` used to grant the page: emitting events to Rust listeners, reading the
     // user's directories, poking at windows and the tray.
     assert_refused(
-        invoke(&main, "plugin:event|emit", json!({"event": "x", "payload": null}), LOCAL),
+        invoke(
+            &main,
+            "plugin:event|emit",
+            json!({"event": "x", "payload": null}),
+            LOCAL,
+        ),
         "event.emit",
     );
     assert_refused(
-        invoke(&main, "plugin:path|resolve_directory", json!({"directory": 11}), LOCAL),
+        invoke(
+            &main,
+            "plugin:path|resolve_directory",
+            json!({"directory": 11}),
+            LOCAL,
+        ),
         "path.resolve_directory (the home dir)",
     );
     assert_refused(
@@ -89,7 +130,12 @@ fn the_window_may_call_only_the_commands_the_ui_uses() {
     );
     // The store plugin is Rust-only: the page must not read the saved session's token.
     assert_refused(
-        invoke(&main, "plugin:store|load", json!({"path": "session.json"}), LOCAL),
+        invoke(
+            &main,
+            "plugin:store|load",
+            json!({"path": "session.json"}),
+            LOCAL,
+        ),
         "store.load (the saved token)",
     );
 }
@@ -101,7 +147,12 @@ fn app_commands_are_refused_to_other_windows_and_remote_pages() {
 
     // The window navigated to a remote page: the capability is for the app's own pages only.
     assert_refused(
-        invoke(&main, "ui_painted", json!({"what": "qr"}), "https://evil.example/"),
+        invoke(
+            &main,
+            "ui_painted",
+            json!({"what": "qr"}),
+            "https://evil.example/",
+        ),
         "ui_painted from a remote page",
     );
 
