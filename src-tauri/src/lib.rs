@@ -102,6 +102,7 @@ pub fn run() {
             eprintln!("qrlogin: could not start the window: {e}");
             std::process::exit(1);
         });
+    exit_on_signals(app.handle().clone());
     app.run(move |handle, event| match event {
         tauri::RunEvent::ExitRequested {
             api, code: None, ..
@@ -123,3 +124,30 @@ pub fn run() {
         _ => {}
     });
 }
+
+/// A session logout, `systemctl --user stop` or Ctrl+C in a terminal sends SIGTERM / SIGINT. Leave
+/// through Tauri's own exit path, so that the window-state plugin saves the size and position
+/// (it writes only on exit) and the embedded server answers its long-polls and closes SQLite,
+/// instead of the process dying mid-write.
+#[cfg(unix)]
+fn exit_on_signals<R: Runtime>(handle: tauri::AppHandle<R>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tauri::async_runtime::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot watch SIGTERM/SIGINT; they will end the app abruptly");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "exiting");
+        handle.exit(0);
+    });
+}
+
+#[cfg(not(unix))]
+fn exit_on_signals<R: Runtime>(_handle: tauri::AppHandle<R>) {}
