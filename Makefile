@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all deps run build test lint fmt test-core test-server test-app test-ui test-a11y test-e2e \
+.PHONY: all deps run build test lint deny fmt test-core test-server test-app test-ui test-a11y test-e2e \
         bench bundle bundle-test clean
 
 all: build
@@ -28,6 +28,12 @@ test: deps lint test-core test-server test-app test-ui test-a11y test-e2e
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory deny
+
+## deny: licenses, bans and duplicate majors (deny.toml). Advisories need the RustSec database,
+## which is downloaded from GitHub: run `cargo deny check advisories` where GitHub is reachable.
+deny:
+	$(CARGO) deny --offline check licenses bans sources
 
 fmt:
 	$(CARGO) fmt --all

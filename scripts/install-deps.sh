@@ -69,11 +69,19 @@ for comp in rustfmt clippy; do
   fi
 done
 
-# --- tauri-driver (end-to-end tests drive the real app through it) ---------------------------
-if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x $HOME/.cargo/bin/tauri-driver ]]; then
-  say "installing tauri-driver (cargo install, about a minute)"
-  cargo install tauri-driver --locked --quiet
-fi
+# --- cargo tools, pinned: tauri-driver (end-to-end tests drive the real app through it) and
+# cargo-deny (`make lint`: licenses, banned and duplicate crates; see deny.toml) -----------------
+TAURI_DRIVER_VERSION=2.1.0
+CARGO_DENY_VERSION=0.20.2
+# Installs crate $1 at version $2 unless `cargo install --list` already has that version.
+cargo_tool() {
+  if ! cargo install --list 2>/dev/null | grep -qx "$1 v$2:"; then
+    say "installing $1 $2 (cargo install --locked; a few minutes the first time)"
+    cargo install "$1" --version "$2" --locked --quiet
+  fi
+}
+cargo_tool tauri-driver "$TAURI_DRIVER_VERSION"
+cargo_tool cargo-deny "$CARGO_DENY_VERSION"
 
 # --- npm: the Tauri CLI (prebuilt binary from the registry) and the UI test tools (jsdom, axe-core,
 # playwright-core without its browser downloads: it drives the system Chromium) ---------------

@@ -157,12 +157,13 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     const text = view.qr?.text ?? '';
     const btn = $('copy-link');
     try {
-      await win.navigator.clipboard.writeText(text);
+      await bridge.copyText(text);
       btn.textContent = t(view.lang, 'copied');
       $('status').textContent = t(view.lang, 'copied');
       later(() => { btn.textContent = t(view.lang, 'copyLink'); }, 2000);
     } catch {
-      // No clipboard permission (some webviews): select the text so Ctrl+C does it.
+      // The shell could not reach the clipboard (no display clipboard, say): select the text so
+      // Ctrl+C still does it.
       selectText($('link-text'));
       $('status').textContent = t(view.lang, 'copyManually');
     }

@@ -56,6 +56,15 @@ export async function setLang(lang) {
   return invoke('set_lang', { lang });
 }
 
+/**
+ * Puts `text` on the system clipboard through the shell's clipboard plugin (the only plugin
+ * command the window is granted: `clipboard-manager:allow-write-text`), not the webview's
+ * `navigator.clipboard`, which WebKitGTK can refuse.
+ */
+export async function copyText(text) {
+  return invoke('plugin:clipboard-manager|write_text', { text: String(text) });
+}
+
 /** `what` is `qr` or `profile`: the shell logs paint times for benchmarks. */
 export async function uiPainted(what) {
   return invoke('ui_painted', { what });

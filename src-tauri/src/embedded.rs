@@ -7,7 +7,7 @@ use qrlogin_server::{
     NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
 };
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 
 /// The demo account the window can show on request. Kept in the app data dir (mode 0600), next to
@@ -101,13 +101,30 @@ async fn serve(server: &Server, lan: bool, port: u16) -> Result<RunningServer, A
         .map_err(|e| AppError::Server(e.to_string()))
 }
 
-/// The machine's address on its local network, read from the interfaces (no packet is sent).
+/// The machine's address on its local network: the source address the kernel would use for a
+/// packet to the internet, i.e. the interface a phone on the same Wi-Fi can reach. Connecting a
+/// UDP socket only chooses the route; no packet is sent, so this works offline from DNS and
+/// without any crate that enumerates interfaces.
 pub fn lan_address() -> Result<IpAddr, AppError> {
-    local_ip_address::local_ip().map_err(|e| {
-        AppError::NotAvailable(format!(
-            "no LAN address found ({e}); connect to a network to let a phone reach this computer"
-        ))
-    })
+    // Any routable address picks the default route; this one is never contacted.
+    const SOME_PUBLIC_ADDRESS: (Ipv4Addr, u16) = (Ipv4Addr::new(1, 1, 1, 1), 53);
+    let outgoing = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| {
+            socket.connect(SOME_PUBLIC_ADDRESS)?;
+            socket.local_addr()
+        })
+        .map(|addr| addr.ip());
+    match outgoing {
+        Ok(ip) if !ip.is_loopback() && !ip.is_unspecified() => Ok(ip),
+        Ok(ip) => Err(no_lan(&format!("the only route is {ip}"))),
+        Err(e) => Err(no_lan(&e.to_string())),
+    }
+}
+
+fn no_lan(why: &str) -> AppError {
+    AppError::NotAvailable(format!(
+        "no LAN address found ({why}); connect to a network to let a phone reach this computer"
+    ))
 }
 
 fn demo_file(data_dir: &Path) -> PathBuf {
@@ -218,4 +235,21 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address must be one of this machine's own (binding to it works only then) and not
+    /// loopback, which a phone could never reach. Needs a network with a default route, as the
+    /// LAN switch itself does.
+    #[test]
+    fn lan_address_is_an_address_of_this_machine_a_phone_can_reach() {
+        let ip = lan_address().expect("this machine has a default route");
+        assert!(!ip.is_loopback(), "{ip} is loopback");
+        let listener = std::net::TcpListener::bind((ip, 0))
+            .unwrap_or_else(|e| panic!("{ip} is not an address of this machine: {e}"));
+        assert_eq!(listener.local_addr().unwrap().ip(), ip);
+    }
 }

@@ -17,12 +17,15 @@ pub mod state;
 use clap::Parser;
 use state::AppState;
 use tauri::{Manager, Runtime};
+use tauri_plugin_window_state::StateFlags;
 
 /// The app, written once and generic over the runtime so that tests build it on the mock runtime.
 pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let kiosk = state.config.kiosk.enabled;
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
+        // "Copy link" writes through this (the window may only write text, never read it).
+        .plugin(tauri_plugin_clipboard_manager::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -82,12 +85,24 @@ pub fn run() {
             }
         }));
     let kiosk = state.config.kiosk.enabled;
+    // The window comes back where the person left it; a kiosk is full screen and must not
+    // remember a stray resize. Rust-only: the page is granted none of the plugin's commands.
+    let builder = if kiosk {
+        builder
+    } else {
+        builder.plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+                .build(),
+        )
+    };
     let app = build_app(builder, state)
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("qrlogin: could not start the window: {e}");
             std::process::exit(1);
         });
+    exit_on_signals(app.handle().clone());
     app.run(move |handle, event| match event {
         tauri::RunEvent::ExitRequested {
             api, code: None, ..
@@ -109,3 +124,30 @@ pub fn run() {
         _ => {}
     });
 }
+
+/// A session logout, `systemctl --user stop` or Ctrl+C in a terminal sends SIGTERM / SIGINT. Leave
+/// through Tauri's own exit path, so that the window-state plugin saves the size and position
+/// (it writes only on exit) and the embedded server answers its long-polls and closes SQLite,
+/// instead of the process dying mid-write.
+#[cfg(unix)]
+fn exit_on_signals<R: Runtime>(handle: tauri::AppHandle<R>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tauri::async_runtime::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot watch SIGTERM/SIGINT; they will end the app abruptly");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "exiting");
+        handle.exit(0);
+    });
+}
+
+#[cfg(not(unix))]
+fn exit_on_signals<R: Runtime>(_handle: tauri::AppHandle<R>) {}

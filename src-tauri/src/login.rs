@@ -5,6 +5,7 @@ use crate::embedded::Embedded;
 use crate::error::AppError;
 use qrlogin_core::config::Config;
 use qrlogin_core::dialect::{DialectId, Requester};
+use qrlogin_core::http::{self, NetworkOptions, ProxyChoice, ReqwestTransport};
 use qrlogin_core::session::SessionOptions;
 use qrlogin_core::session::{Client, ClientConfig};
 use qrlogin_core::tips::{Lang, Tips};
@@ -33,7 +34,8 @@ impl Backend {
     pub fn relang(&mut self, lang: Lang) -> Result<(), AppError> {
         let mut config = self.client.config().clone();
         config.app.lang = lang;
-        self.client = Arc::new(Client::new(config)?);
+        // The same HTTP client: same trust, same proxy, same open connections.
+        self.client = Arc::new(over(config, self.client.http().clone())?);
         Ok(())
     }
 }
@@ -52,7 +54,13 @@ pub fn client_for_embedded(
     cc.allow_insecure_http = true;
     cc.app.app_id = embedded.demo.app_id.clone();
     cc.app.user_pool_id = Some(embedded.demo.user_pool_id.clone());
-    Ok(Client::new(cc)?)
+    // This machine or its LAN, never through a proxy; its plain-HTTP URL needs no CA.
+    let direct = NetworkOptions {
+        ca_file: None,
+        proxy: ProxyChoice::Direct,
+    };
+    let http = http::build_client_with(&cc.limits, &direct)?;
+    Ok(over(cc, http)?)
 }
 
 /// A client for a configured server (Authing or a self-hosted qrlogin-server).
@@ -61,7 +69,23 @@ pub fn client_for_remote(config: &Config, lang: Lang) -> Result<Client, AppError
     cc.app.app_id = config.server.app_id.trim().to_string();
     cc.app.user_pool_id = non_empty(&config.server.user_pool_id);
     cc.app_secret = config.server.app_secret()?;
-    Ok(Client::new(cc)?)
+    let http = http::build_client_with(&cc.limits, &network_options(config)?)?;
+    Ok(over(cc, http)?)
+}
+
+/// `[network]` as the core's HTTP options; also run at start-up so that a bad CA file or proxy
+/// stops the app with the key's name before a window opens.
+pub fn network_options(config: &Config) -> Result<NetworkOptions, AppError> {
+    let n = &config.network;
+    let options = NetworkOptions::from_config(&n.ca_file, &n.proxy)?;
+    options.extra_roots()?;
+    Ok(options)
+}
+
+/// The core's client over `http` (its trust store and proxy already set).
+fn over(cc: ClientConfig, http: reqwest::Client) -> Result<Client, qrlogin_core::error::CoreError> {
+    let transport = Arc::new(ReqwestTransport::new(http.clone(), &cc.limits));
+    Client::with_transport(cc, transport, http)
 }
 
 fn base_config(config: &Config, base_url: String, lang: Lang) -> ClientConfig {

@@ -23,6 +23,9 @@ pub fn resolve(cli: &Cli) -> Result<Settings, String> {
         cli.overrides(),
     );
     let config = config::load(&sources).map_err(|e| e.to_string())?;
+    if !config.server.is_embedded() {
+        crate::login::network_options(&config).map_err(|e| e.to_string())?;
+    }
     let lang = config.login.lang.resolve();
     let tips = Tips::from_config(&config.tips);
     Ok(Settings {

@@ -59,6 +59,26 @@ async fn s1_happy_path_embedded_demo() {
     let app = App::launch(&sc, &home, &["--lang", "en"]).await;
 
     let qr = app.wait_qr("1-qr", &[]).await;
+    // "Can't scan?" → "Copy link" puts the QR's link on the system clipboard (read back here from
+    // the X server, as another program would), with no "press Ctrl+C" fallback.
+    app.click("cant-scan").await;
+    app.click("copy-link").await;
+    app.wait_text("1-copied", "status", "Copied", |t| t == "Copied")
+        .await;
+    app.screenshot("1-copied").await;
+    let pasted = tokio::task::spawn_blocking(|| arboard::Clipboard::new()?.get_text())
+        .await
+        .unwrap();
+    match pasted {
+        Ok(text) if text == qr => {}
+        other => {
+            app.fail_with(
+                "1-copied",
+                format!("the clipboard should hold the QR's link {qr:?}; it holds {other:?}"),
+            )
+            .await
+        }
+    }
     app.click("demo-show").await;
     let username = app
         .wait_text("2-demo", "demo-username", "the demo username", |t| {

@@ -26,6 +26,8 @@
 //! | `kiosk.enabled` | `false` | kiosk mode |
 //! | `kiosk.idle_sign_out_secs` | `120` | sign out after this long without input |
 //! | `kiosk.warn_secs` | `10` | warn this long before the idle sign-out |
+//! | `network.ca_file` | `""` | PEM file of CA certificates trusted on top of the OS store |
+//! | `network.proxy` | `"system"` | `system` (environment) \| `none` \| `http://`, `https://`, `socks5://` URL |
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,7 @@ pub struct Config {
     pub login: LoginConfig,
     pub tips: TipsConfig,
     pub kiosk: KioskConfig,
+    pub network: NetworkConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -297,6 +300,25 @@ impl Default for KioskConfig {
     }
 }
 
+/// How the app reaches a server: whom it trusts and which way it goes out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// A PEM file of one or more CA certificates, trusted on top of the OS store.
+    pub ca_file: String,
+    /// `system` | `none` | a proxy URL.
+    pub proxy: String,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            ca_file: String::new(),
+            proxy: "system".into(),
+        }
+    }
+}
+
 /// One documented key, for `--help`, the README and the tests that keep them in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyDoc {
@@ -330,6 +352,8 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "kiosk.enabled", default: "false", doc: "kiosk mode: full screen, sign out when idle" },
     KeyDoc { key: "kiosk.idle_sign_out_secs", default: "120", doc: "sign out after this many seconds without input" },
     KeyDoc { key: "kiosk.warn_secs", default: "10", doc: "warn this many seconds before the idle sign-out" },
+    KeyDoc { key: "network.ca_file", default: "\"\"", doc: "a PEM file with one or more CA certificates to trust on top of the operating system's store (a company CA that signs the server's certificate)" },
+    KeyDoc { key: "network.proxy", default: "\"system\"", doc: "system (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY from the environment) | none (always direct) | a proxy URL: http://, https://, socks5:// or socks5h:// (DNS through the proxy)" },
 ];
 
 impl Config {
@@ -434,6 +458,9 @@ impl Config {
                 "login.command",
                 "required when login.after_login = \"command\"",
             ));
+        }
+        if let Err(e) = crate::http::ProxyChoice::parse(&self.network.proxy) {
+            return Err(invalid("network.proxy", e));
         }
         let k = &self.kiosk;
         if k.enabled {
@@ -770,7 +797,7 @@ fn merge(base: &mut toml::Table, layer: toml::Table) {
     }
 }
 
-const SECTIONS: [&str; 3] = ["server", "login", "kiosk"];
+const SECTIONS: [&str; 4] = ["server", "login", "kiosk", "network"];
 
 /// Keys whose value is a secret: accepted from a file or the environment, never from `--set`.
 pub const SECRET_KEYS: [&str; 1] = ["server.app_secret"];

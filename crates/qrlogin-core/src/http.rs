@@ -1,8 +1,11 @@
 //! HTTP with the engine's limits: connect timeout 5 s, request timeout 10 s (long-poll: wait + 5 s),
 //! replies over 1 MiB rejected while streaming. A [`Transport`] trait lets tests script replies.
+//! The client trusts the OS certificate store plus `network.ca_file`, and goes out through
+//! `network.proxy` ([`NetworkOptions`]).
 
 use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -188,13 +191,35 @@ impl ReqwestTransport {
     }
 }
 
-/// The one place the engine's reqwest client is configured.
+/// The engine's client with the default network: the OS store, the environment's proxy.
 pub fn build_client(limits: &Limits) -> Result<reqwest::Client, CoreError> {
-    reqwest::Client::builder()
+    build_client_with(limits, &NetworkOptions::default())
+}
+
+/// The one place the engine's reqwest client is configured.
+pub fn build_client_with(
+    limits: &Limits,
+    network: &NetworkOptions,
+) -> Result<reqwest::Client, CoreError> {
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.request_timeout)
         .user_agent(user_agent())
-        .redirect(redirect_policy())
+        .redirect(redirect_policy());
+    // On top of the OS store (rustls-tls-native-roots), never instead of it.
+    for cert in network.extra_roots()? {
+        builder = builder.add_root_certificate(cert);
+    }
+    builder = match &network.proxy {
+        // reqwest reads HTTP(S)_PROXY, ALL_PROXY and NO_PROXY by default.
+        ProxyChoice::System => builder,
+        ProxyChoice::Direct => builder.no_proxy(),
+        ProxyChoice::Url(url) => builder.proxy(
+            reqwest::Proxy::all(url)
+                .map_err(|e| CoreError::Config(format!("network.proxy `{url}`: {e}")))?,
+        ),
+    };
+    builder
         .build()
         .map_err(|e| CoreError::Config(format!("cannot build the HTTP client: {e}")))
 }
@@ -259,6 +284,86 @@ pub fn is_insecure_remote(url: &url::Url) -> bool {
             d != "localhost" && !d.ends_with(".localhost")
         }
         None => true,
+    }
+}
+
+/// Whom the engine trusts and which way it goes out (`[network]` in the config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkOptions {
+    /// A PEM file of one or more CA certificates trusted on top of the OS certificate store
+    /// (a company CA that signs the self-hosted server's certificate).
+    pub ca_file: Option<PathBuf>,
+    pub proxy: ProxyChoice,
+}
+
+/// `network.proxy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxyChoice {
+    /// `"system"`: `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY` from the environment.
+    #[default]
+    System,
+    /// `"none"`: always connect directly, whatever the environment says.
+    Direct,
+    /// An `http://`, `https://`, `socks5://` or `socks5h://` URL, for every request.
+    Url(String),
+}
+
+pub const PROXY_SCHEMES: [&str; 4] = ["http", "https", "socks5", "socks5h"];
+
+impl ProxyChoice {
+    /// Reads `network.proxy`; the error says what is accepted.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "" | "system" => Ok(ProxyChoice::System),
+            "none" => Ok(ProxyChoice::Direct),
+            raw => {
+                let url = url::Url::parse(raw).map_err(|e| {
+                    format!("`{raw}` is not a URL ({e}); use \"system\", \"none\" or a URL like http://proxy.example:3128")
+                })?;
+                if !PROXY_SCHEMES.contains(&url.scheme()) {
+                    return Err(format!(
+                        "`{}` proxies are not supported; use \"system\", \"none\" or an http://, https://, socks5:// or socks5h:// URL",
+                        url.scheme()
+                    ));
+                }
+                if url.host().is_none() {
+                    return Err(format!("`{raw}` names no proxy host"));
+                }
+                Ok(ProxyChoice::Url(raw.to_string()))
+            }
+        }
+    }
+}
+
+impl NetworkOptions {
+    /// From the config's `network.ca_file` and `network.proxy` strings.
+    pub fn from_config(ca_file: &str, proxy: &str) -> Result<Self, CoreError> {
+        let ca_file = ca_file.trim();
+        Ok(Self {
+            ca_file: (!ca_file.is_empty()).then(|| PathBuf::from(ca_file)),
+            proxy: ProxyChoice::parse(proxy)
+                .map_err(|e| CoreError::Config(format!("network.proxy: {e}")))?,
+        })
+    }
+
+    /// Reads and parses `ca_file`, so that a missing or broken file is reported at start-up with
+    /// the key's name, not later as a failed TLS handshake.
+    pub fn extra_roots(&self) -> Result<Vec<reqwest::Certificate>, CoreError> {
+        let Some(path) = &self.ca_file else {
+            return Ok(Vec::new());
+        };
+        let bad =
+            |why: String| CoreError::Config(format!("network.ca_file {}: {why}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| bad(format!("not a PEM certificate file ({e})")))?;
+        if certs.is_empty() {
+            return Err(bad(
+                "holds no certificate (expected one or more -----BEGIN CERTIFICATE----- blocks)"
+                    .into(),
+            ));
+        }
+        Ok(certs)
     }
 }
 
@@ -327,7 +432,9 @@ fn network_message(e: reqwest::Error) -> String {
         innermost = Some(s.to_string());
         src = s.source();
     }
-    let cause = innermost.unwrap_or_else(|| e.without_url().to_string());
+    let cause = crate::tls::explain(&e)
+        .or(innermost)
+        .unwrap_or_else(|| e.without_url().to_string());
     match host {
         Some(host) => format!("cannot reach {host}: {cause}"),
         None => format!("cannot reach the server: {cause}"),

@@ -18,6 +18,7 @@ pub mod qr;
 pub mod secret;
 pub mod session;
 pub mod tips;
+pub mod tls;
 
 pub use dialect::{DialectId, ScanStatus};
 pub use error::{CoreError, ErrorKind};

@@ -566,3 +566,44 @@ fn redirect_leaves_the_token_out_by_default() {
     assert!(!c.login.redirect_include_token);
     assert!(!c.server.allow_insecure_http);
 }
+
+#[test]
+fn network_keys_from_file_and_environment() {
+    assert_eq!(Config::default().network.proxy, "system");
+    assert_eq!(Config::default().network.ca_file, "");
+    let dir = tempfile::tempdir().unwrap();
+    let user = write(
+        dir.path(),
+        "config.toml",
+        "[network]\nca_file = \"/etc/qrlogin/ca.pem\"\nproxy = \"none\"\n",
+    );
+    let s = ConfigSources {
+        env: vec![(
+            "QRLOGIN_NETWORK_PROXY".into(),
+            "socks5h://127.0.0.1:1080".into(),
+        )],
+        ..sources(None, Some(user))
+    };
+    let c = config::load(&s).unwrap();
+    assert_eq!(c.network.ca_file, "/etc/qrlogin/ca.pem");
+    assert_eq!(
+        c.network.proxy, "socks5h://127.0.0.1:1080",
+        "the environment wins"
+    );
+
+    // A proxy the client could not use is refused at load time, with the key named.
+    for bad in ["ftp://proxy.example", "proxy.example:3128", "http://"] {
+        let user = write(
+            dir.path(),
+            "bad.toml",
+            &format!("[network]\nproxy = \"{bad}\"\n"),
+        );
+        match config::load(&sources(None, Some(user))) {
+            Err(ConfigError::Invalid { key, message }) => {
+                assert_eq!(key, "network.proxy");
+                assert!(message.contains("\"none\""), "{bad}: {message}");
+            }
+            other => panic!("{bad}: expected an invalid network.proxy, got {other:?}"),
+        }
+    }
+}
