@@ -16,10 +16,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # --- system packages -------------------------------------------------------------------------
 # Build: WebKitGTK 4.1 and GTK 3 headers (tauri 2), a C toolchain, pkg-config.
 # Run/test: Xvfb (headless display), WebKitWebDriver (end-to-end), a D-Bus session bus, fonts
-# with CJK glyphs (zh-CN tips), xauth for xvfb-run.
+# with CJK glyphs (zh-CN tips), xauth for xvfb-run. Tokens: libdbus (the keyring crate's Secret
+# Service client) and gnome-keyring, the Secret Service the keyring test runs on its own bus.
 apt_pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev
           webkit2gtk-driver xvfb xauth dbus dbus-x11 fonts-noto-cjk fonts-dejavu-core
-          ca-certificates curl)
+          ca-certificates curl libdbus-1-dev gnome-keyring)
 ((want_bundle)) && apt_pkgs+=(rpm dpkg-dev fakeroot)
 
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -43,9 +43,9 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   // ---- login ---------------------------------------------------------------------------------
 
   /** Starts a fresh attempt. Older channels keep their callbacks but are muted by `seq`. */
-  async function beginLogin() {
+  async function beginLogin(notice = null) {
     const seq = ++loginSeq;
-    update({ ...initialView(view.lang) });
+    update({ ...initialView(view.lang), notice });
     try {
       await bridge.startLogin((event) => {
         if (seq === loginSeq) onEvent(event);
@@ -121,7 +121,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     $('kiosk-warning-text').textContent = t(view.lang, 'kioskWarning', { n: left });
     if (left <= 0) {
       stopIdle();
-      doSignOut();
+      doSignOut('idle');
     }
   }
 
@@ -131,13 +131,24 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   // ---- actions --------------------------------------------------------------------------------
 
-  async function doSignOut() {
+  /** What the QR screen says after a sign-out, by what the server did (bridge.signOut). */
+  const SIGN_OUT_NOTICE = { revoked: 'signedOut', pending: 'signedOutPending', localOnly: 'signedOutLocal' };
+
+  async function doSignOut(reason = 'button') {
+    let notice = null;
     try {
-      await bridge.signOut();
+      const result = await bridge.signOut(reason);
+      notice = SIGN_OUT_NOTICE[result?.server] ?? null;
     } catch {
       // The shell forgets the session locally even if the server is unreachable; go on.
     }
-    await beginLogin();
+    await beginLogin(notice);
+  }
+
+  /** The server ended the session: back to the QR, saying so (also when it arrives mid-boot). */
+  function onSessionEnded() {
+    if (view.state === 'profile') beginLogin('sessionEnded');
+    else update({ ...view, notice: 'sessionEnded' });
   }
 
   async function copyLink() {
@@ -245,7 +256,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   function wire() {
     $('retry').addEventListener('click', () => beginLogin());
-    $('sign-out').addEventListener('click', () => doSignOut());
+    $('sign-out').addEventListener('click', () => doSignOut('button'));
     $('cant-scan').addEventListener('click', toggleLinkPanel);
     $('copy-link').addEventListener('click', copyLink);
     $('lang').addEventListener('change', (e) => changeLang(e.target.value));
@@ -265,6 +276,8 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   async function boot() {
     wire();
+    const ended = bridge.onSessionEnded ? bridge.onSessionEnded(onSessionEnded).catch(() => {}) : null;
+    await ended;
     try {
       applyInfo(await bridge.appInfo());
     } catch {
@@ -285,7 +298,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       update(profileView(view, profile));
       painted('profile');
     } else {
-      await beginLogin();
+      await beginLogin(view.notice); // "your session ended" when restoring found it over
     }
   }
 

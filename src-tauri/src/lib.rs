@@ -11,8 +11,12 @@ pub mod logging;
 pub mod login;
 pub mod paint_log;
 pub mod persist;
+pub mod revocation_queue;
 pub mod settings;
+pub mod sign_out_cli;
+pub mod signed_in;
 pub mod state;
+pub mod token_store;
 
 use clap::Parser;
 use state::AppState;
@@ -70,6 +74,16 @@ pub fn run() {
         kiosk = settings.config.kiosk.enabled,
         "starting"
     );
+
+    if cli.sign_out {
+        // No window: the session is signed out from the token store and the server directly.
+        std::process::exit(sign_out_cli::run(
+            &settings.config,
+            &settings::app_data_dir(),
+            settings::IDENTIFIER,
+            settings.lang,
+        ));
+    }
 
     let state = AppState::new(settings.config, settings.tips, settings.lang);
     // Registered first, as the plugin asks: a second start hands over to the first and exits.
