@@ -91,6 +91,10 @@ pub struct AppAddArgs {
     /// Show a two-digit check code on the desktop that the phone must pick.
     #[arg(long)]
     pub check_code: bool,
+    /// Access-token lifetime of this app's sessions in seconds (default 3600); the refresh
+    /// token renews it.
+    #[arg(long, value_name = "S")]
+    pub access_ttl: Option<u32>,
     #[arg(long)]
     pub json: bool,
 }
@@ -215,6 +219,7 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
                         PayloadArg::AuthingJson => QrPayload::AuthingJson,
                     },
                     check_code: a.check_code,
+                    access_ttl_secs: a.access_ttl,
                 })
                 .await?;
             if a.json {

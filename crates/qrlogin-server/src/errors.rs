@@ -84,6 +84,10 @@ pub enum Forbidden {
     CheckCode,
     /// A cookie-authenticated call without the CSRF header.
     Csrf,
+    /// Scan, confirm or cancel with a token from a QR exchange (PROTOCOL.md §4.6).
+    NotApprover,
+    /// The user is disabled by the administrator.
+    UserDisabled,
 }
 
 impl std::fmt::Display for Forbidden {
@@ -116,6 +120,14 @@ impl Forbidden {
                 "Wrong check code: this sign-in was cancelled",
             ),
             Forbidden::Csrf => lang.pick("请求校验失败", "Request verification failed"),
+            Forbidden::NotApprover => lang.pick(
+                "扫码登录获得的凭证不能用于扫码或确认登录，请在手机上用账号密码登录",
+                "A token from a QR sign-in cannot scan or approve sign-ins: sign in on the phone with your password",
+            ),
+            Forbidden::UserDisabled => lang.pick(
+                "此账号已被管理员停用",
+                "This account has been disabled by the administrator",
+            ),
         }
     }
 }

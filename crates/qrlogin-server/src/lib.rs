@@ -20,15 +20,18 @@ mod approval;
 pub mod cli;
 mod errors;
 mod gen;
+mod history;
 mod i18n;
 mod ids;
 pub mod longpoll;
 mod media;
 mod model;
+mod oidc;
 mod ratelimit;
 mod routes;
 mod server;
 mod service;
+mod sessions;
 pub mod store;
 mod tokens;
 mod web;
@@ -37,9 +40,13 @@ mod web;
 pub mod phone;
 
 pub use errors::{ApiError, Error};
+pub use history::{LoginRecord, HISTORY_KEEP};
 pub use model::{App, QrPayload};
 pub use ratelimit::RateLimits;
 pub use server::{
     redact_url, AppCredentials, NewApp, NewUser, OpenOptions, RunningServer, ServeOptions, Server,
     UserInfo, DB_FILE, SWEEP_EVERY, SWEEP_KEEP,
+};
+pub use sessions::{
+    SessionInfo, ACCESS_TTL_SECS, PHONE_PAGE_SESSION_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS,
 };

@@ -67,6 +67,8 @@ pub struct App {
     pub qr_payload: QrPayload,
     pub check_code: bool,
     pub created_at: Millis,
+    /// Lifetime of the access tokens of this app's sessions (default 1 h).
+    pub access_ttl_secs: u32,
 }
 
 /// A user as stored. The password hash never leaves the store module and `service`.

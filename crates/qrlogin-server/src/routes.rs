@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
 pub use crate::web::AppState;
-use crate::{approval, gen};
+use crate::{approval, gen, history, oidc};
 
 /// Request bodies are small JSON or forms; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -33,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(gen::g3::router())
         .merge(gen::g4::router())
         .merge(approval::router())
+        .merge(oidc::router())
+        .merge(history::router())
         .route("/healthz", get(healthz))
         .route("/.well-known/qrlogin", get(discovery))
         .route("/.well-known/jwks.json", get(jwks))
@@ -81,6 +83,7 @@ async fn discovery() -> Response {
         "checkCode": true,
         "requester": true,
         "scanId": true,
+        "sessions": true,
     }))
     .into_response()
 }

@@ -88,6 +88,8 @@ pub struct NewApp {
     pub ticket_ttl_secs: Option<u32>,
     pub qr_payload: QrPayload,
     pub check_code: bool,
+    /// Access-token lifetime of the app's sessions, default 3600 s (1 h).
+    pub access_ttl_secs: Option<u32>,
 }
 
 /// What a new app is told once: its id, its secret and its pool.
@@ -253,7 +255,10 @@ impl Server {
         if name.is_empty() {
             return Err(Error::InvalidInput("the app needs a name".into()));
         }
-        if matches!(new.qr_ttl_secs, Some(0)) || matches!(new.ticket_ttl_secs, Some(0)) {
+        if matches!(new.qr_ttl_secs, Some(0))
+            || matches!(new.ticket_ttl_secs, Some(0))
+            || matches!(new.access_ttl_secs, Some(0))
+        {
             return Err(Error::InvalidInput("lifetimes must be at least 1 s".into()));
         }
         let app = App {
@@ -268,6 +273,9 @@ impl Server {
             qr_payload: new.qr_payload,
             check_code: new.check_code,
             created_at: now_ms(),
+            access_ttl_secs: new
+                .access_ttl_secs
+                .unwrap_or(crate::sessions::ACCESS_TTL_SECS),
         };
         self.inner.store.insert_app(&app).await?;
         tracing::info!(app_id = %app.app_id, name = %app.name, "app added");
@@ -352,6 +360,8 @@ impl Server {
             return Err(Error::UnknownUser(username.to_owned()));
         }
         tracing::info!(user_id = %user.id, "password changed");
+        // Whoever knew the old password may hold a session made with it: all of them end.
+        self.end_user_sessions(&user.id).await?;
         Ok(())
     }
 
@@ -425,13 +435,18 @@ impl Server {
 
     /// Deletes QR sessions that ended more than `older_than` ago: the QR expired (and its ticket,
     /// if any, too) or the ticket was spent. Returns how many. Every instance runs this on a
-    /// timer ([`SWEEP_EVERY`]); running it on several at once deletes each row once.
+    /// timer ([`SWEEP_EVERY`]); running it on several at once deletes each row once. The same
+    /// sweep deletes sign-in sessions that ended as long ago and history past
+    /// [`crate::HISTORY_KEEP`] (not counted in the result).
     pub async fn sweep(&self, older_than: Duration) -> Result<u64, Error> {
         let keep = Millis::try_from(older_than.as_millis()).unwrap_or(Millis::MAX);
-        Ok(self
-            .store()
-            .purge_sessions(now_ms().saturating_sub(keep))
-            .await?)
+        let before = now_ms().saturating_sub(keep);
+        let n = self.store().purge_sessions(before).await?;
+        let m = self.sweep_auth(before).await?;
+        if m > 0 {
+            tracing::info!(deleted = m, "ended sign-in sessions and old history swept");
+        }
+        Ok(n)
     }
 }
 

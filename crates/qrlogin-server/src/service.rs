@@ -17,8 +17,9 @@ use crate::model::{
     now_ms, rfc3339, App, Generation, QrPayload, QrSession, Requester, Status, User,
 };
 use crate::server::{verify_password, Server};
+use crate::sessions::NewSession;
+use crate::store::auth::SessionKind;
 use crate::store::StoreError;
-use crate::tokens::{Claims, Minted, TOKEN_TTL_SECS};
 
 /// Longest hold of a long-poll (PROTOCOL.md §4.5).
 pub const MAX_WAIT_SECS: u64 = 30;
@@ -45,12 +46,7 @@ pub struct ExchangeAuth {
     pub code_verifier: Option<String>,
 }
 
-/// The signed-in result of an exchange.
-pub struct Exchanged {
-    pub user: User,
-    pub access: Minted,
-    pub id_token: String,
-}
+pub(crate) use crate::sessions::Exchanged;
 
 impl Server {
     pub(crate) async fn app_for(&self, app_id: Option<&str>) -> Result<App, ApiError> {
@@ -407,18 +403,39 @@ impl Server {
             }
             None => false,
         };
+        // G1 has no exchange: its poll hands the user over. In `url` mode its `random` is never
+        // shown (PROTOCOL.md §4.1), so holding it proves being the requester, as a ticket does.
+        let handle_is_secret =
+            session.generation == Generation::G1 && app.qr_payload == QrPayload::Url;
         if let Some(challenge) = &session.code_challenge {
             // Bound to the requester: only its verifier will do, whatever else is presented.
             let verifier = auth.code_verifier.as_deref().unwrap_or("");
             if !pkce_matches(verifier, challenge) {
                 return Err(ApiError::PkceMismatch);
             }
-        } else if !secret_ok && !app.allow_client_exchange {
+        } else if !secret_ok && !app.allow_client_exchange && !handle_is_secret {
             return Err(ApiError::Forbidden(Forbidden::ClientExchange));
         }
         if !self.store().spend_ticket(ticket, &app.app_id, now).await? {
             return Err(ApiError::TicketInvalid);
         }
+        let ex = self
+            .hand_over(session, &app, !secret_ok, ip, issuer)
+            .await?;
+        tracing::info!(app_id = %app.app_id, user_id = %ex.user.id, sid = %ex.sid, "ticket exchanged");
+        Ok(ex)
+    }
+
+    /// After the ticket was spent: counts the login and starts the desktop session.
+    async fn hand_over(
+        &self,
+        session: &QrSession,
+        app: &App,
+        public_client: bool,
+        ip: Option<IpAddr>,
+        issuer: &str,
+    ) -> Result<Exchanged, ApiError> {
+        let now = now_ms();
         let user_id = session.scanned_by.as_deref().ok_or(ApiError::Internal)?;
         let ip_text = ip.map(|i| i.to_string());
         self.store()
@@ -429,70 +446,83 @@ impl Server {
             .get_user(user_id)
             .await?
             .ok_or(ApiError::Internal)?;
-        let access = self.mint(&user, &app.app_id, issuer, "access")?;
-        let id_token = self.mint(&user, &app.app_id, issuer, "id")?.token;
-        tracing::info!(app_id = %app.app_id, user_id = %user.id, "ticket exchanged");
-        Ok(Exchanged {
-            user,
-            access,
-            id_token,
-        })
-    }
-
-    pub(crate) fn mint(
-        &self,
-        user: &User,
-        audience: &str,
-        issuer: &str,
-        typ: &str,
-    ) -> Result<Minted, ApiError> {
-        let iat = now_ms() / 1000;
-        let exp = iat + TOKEN_TTL_SECS;
-        let claims = Claims {
-            sub: user.id.clone(),
-            iss: issuer.to_owned(),
-            aud: audience.to_owned(),
-            iat,
-            exp,
-            nickname: (typ == "id").then(|| user.display_name().to_owned()),
-            typ: typ.to_owned(),
+        let new = NewSession {
+            user: &user,
+            app_id: &app.app_id,
+            kind: SessionKind::Desktop,
+            public_client,
+            access_ttl_secs: i64::from(app.access_ttl_secs),
+            with_refresh: true,
+            device: session
+                .requester
+                .as_ref()
+                .and_then(|r| r.device_name.clone()),
+            ip,
         };
-        let token = self.inner.keys.sign(&claims).map_err(|e| {
-            tracing::error!(error = %e, "signing a token failed");
-            ApiError::Internal
-        })?;
-        Ok(Minted {
-            token,
-            expires_at: exp * 1000,
-        })
+        self.open_session(new, issuer).await
     }
 
-    /// The user a token belongs to, if the token is ours and unexpired.
-    pub(crate) async fn user_for_token(&self, token: &str) -> Result<Option<User>, ApiError> {
-        let Some(claims) = self.inner.keys.verify(token) else {
+    /// A `returnFullUserInfo` poll: the first authorized poll spends the ticket and carries the
+    /// tokens; every later one gets `None` (PROTOCOL.md §4.2: a token is delivered once).
+    pub(crate) async fn deliver_on_poll(
+        &self,
+        session: &QrSession,
+        app: &App,
+        ip: Option<IpAddr>,
+        issuer: &str,
+    ) -> Result<Option<Exchanged>, ApiError> {
+        let Some(ticket) = &session.ticket else {
             return Ok(None);
         };
-        Ok(self.store().get_user(&claims.sub).await?)
+        if session.ticket_used_at.is_some()
+            || !self
+                .store()
+                .spend_ticket(ticket, &app.app_id, now_ms())
+                .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(self.hand_over(session, app, true, ip, issuer).await?))
     }
 
-    /// Password sign-in. Unknown user and wrong password take as long and answer the same.
-    pub(crate) async fn sign_in(&self, username: &str, password: &str) -> Result<User, ApiError> {
+    /// Password sign-in. Unknown user and wrong password take as long and answer the same; a
+    /// disabled user who knows the password is told so. Each attempt goes to the history.
+    pub(crate) async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        app_id: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<User, ApiError> {
         let user = self.store().find_user_by_username(username.trim()).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.inner.dummy_hash.clone());
         let ok = verify_password(password.to_owned(), hash).await;
-        match user {
+        let result = match user {
             Some(u) if ok => {
-                tracing::info!(user_id = %u.id, "signed in");
-                Ok(u)
+                if self.store().user_disabled(&u.id).await? {
+                    tracing::info!(user_id = %u.id, "sign-in of a disabled user refused");
+                    Err((Some(u), ApiError::Forbidden(Forbidden::UserDisabled)))
+                } else {
+                    tracing::info!(user_id = %u.id, "signed in");
+                    Ok(u)
+                }
             }
-            _ => {
+            u => {
                 tracing::info!("sign-in refused");
-                Err(ApiError::BadCredentials)
+                Err((u, ApiError::BadCredentials))
             }
-        }
+        };
+        let (who, outcome) = match &result {
+            Ok(u) => (Some(u), "signed-in"),
+            Err((u, ApiError::BadCredentials)) => (u.as_ref(), "wrong-password"),
+            Err((u, _)) => (u.as_ref(), "disabled"),
+        };
+        self.record_sign_in(username, who, app_id, ip, outcome)
+            .await;
+        result.map_err(|(_, e)| e)
     }
 
     pub(crate) fn jwks(&self) -> Value {

@@ -10,9 +10,6 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Millis;
 
-/// Lifetime of every token we mint (Authing's default for user tokens is two weeks).
-pub const TOKEN_TTL_SECS: i64 = 14 * 24 * 3600;
-
 /// PKCS#8 v1 prefix of an Ed25519 private key; the 32-byte seed follows.
 const PKCS8_ED25519_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -30,6 +27,10 @@ pub struct Claims {
     /// `access` or `id`; the phone's cookie session is an access token too.
     #[serde(default)]
     pub typ: String,
+    /// The server-side session (`sessions.rs`) the token belongs to; a token without one, or
+    /// whose session ended, is not signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The signing key and what is derived from it.
@@ -79,8 +80,19 @@ impl Keys {
     /// Verifies signature and expiry. `iss` and `aud` are not checked: the issuer URL changes
     /// with the port of an embedded server, and every app of the pool may read a profile.
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        self.decode(token, true)
+    }
+
+    /// Signature only, expiry not checked: revocation accepts an expired access token, since
+    /// ending the session it names is what its holder asks for.
+    pub fn verify_signature(&self, token: &str) -> Option<Claims> {
+        self.decode(token, false)
+    }
+
+    fn decode(&self, token: &str, check_expiry: bool) -> Option<Claims> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_aud = false;
+        validation.validate_exp = check_expiry;
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
@@ -132,6 +144,7 @@ mod tests {
             exp,
             nickname: None,
             typ: "access".into(),
+            sid: Some("s1".into()),
         }
     }
 
@@ -145,6 +158,11 @@ mod tests {
         assert!(other.verify(&token).is_none());
         let old = keys.sign(&claims(1000)).expect("sign");
         assert!(keys.verify(&old).is_none(), "expired token accepted");
+        assert_eq!(
+            keys.verify_signature(&old).and_then(|c| c.sid),
+            Some("s1".into())
+        );
+        assert!(other.verify_signature(&old).is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::model::{rfc3339, Status, User};
 use crate::ratelimit::{Kind, Limiter};
 use crate::server::Server;
 use crate::service::{constant_time_eq, ExchangeAuth, Exchanged};
-use crate::tokens::{bearer, TOKEN_TTL_SECS};
+use crate::tokens::bearer;
 
 /// The approval page's session cookie.
 pub const SESSION_COOKIE: &str = "qrl_session";
@@ -219,21 +219,14 @@ pub fn csrf_for_session(session_token: &str) -> String {
 }
 
 /// The signed-in user of a phone call: a token in `Authorization` (apps), or the approval
-/// page's cookie plus its CSRF header (the page's own JS).
+/// page's cookie plus its CSRF header (the page's own JS). Either must be an approver session:
+/// a token from a QR exchange is refused (PROTOCOL.md §4.6).
 pub async fn phone_user(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
     if let Some(token) = header_str(headers, header::AUTHORIZATION.as_str()).and_then(bearer) {
-        return state
-            .server
-            .user_for_token(token)
-            .await?
-            .ok_or(ApiError::NotSignedIn);
+        return state.server.approver_for_token(token).await;
     }
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        let user = state
-            .server
-            .user_for_token(token)
-            .await?
-            .ok_or(ApiError::NotSignedIn)?;
+        let user = state.server.approver_for_token(token).await?;
         let sent = header_str(headers, CSRF_HEADER).unwrap_or("");
         if !constant_time_eq(sent, &csrf_for_session(token)) {
             return Err(ApiError::Forbidden(Forbidden::Csrf));
@@ -317,13 +310,33 @@ pub fn profile(state: &AppState, user: &User) -> Value {
     })
 }
 
-/// A G4 token set (`expire_in`, not `expires_in`, as Authing spells it).
+/// A G4 token set: Authing's `expire_in`, plus RFC 6749's `expires_in` and the refresh token.
 pub fn token_set(ex: &Exchanged) -> Value {
-    json!({
-        "scope": "openid profile",
-        "access_token": ex.access.token,
-        "id_token": ex.id_token,
-        "token_type": "bearer",
-        "expire_in": TOKEN_TTL_SECS,
-    })
+    crate::oidc::oauth_token_set(ex)
+}
+
+/// A G1-G3 user object of an exchange: the user with its access token, plus the refresh token
+/// as extra fields (`refreshToken`, `refreshTokenExpiredAt`; docs/contracts.md §1).
+pub fn with_tokens(mut user: Value, ex: &Exchanged) -> Value {
+    if let Value::Object(m) = &mut user {
+        m.insert("token".into(), ex.access.token.clone().into());
+        m.insert(
+            "tokenExpiredAt".into(),
+            rfc3339(ex.access.expires_at).into(),
+        );
+        if let Some(r) = &ex.refresh {
+            m.insert("refreshToken".into(), r.token.clone().into());
+            m.insert("refreshTokenExpiredAt".into(), rfc3339(r.expires_at).into());
+        }
+    }
+    user
+}
+
+/// A user object whose token was already delivered: the same fields, without any token.
+pub fn without_tokens(mut user: Value) -> Value {
+    if let Value::Object(m) = &mut user {
+        m.remove("token");
+        m.remove("tokenExpiredAt");
+    }
+    user
 }

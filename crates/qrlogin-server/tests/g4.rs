@@ -47,9 +47,13 @@ async fn full_login_with_both_status_endpoints_and_a_basic_exchange() {
         .await;
     assert_eq!(code, 200, "{r}");
     let set = &r["data"];
-    assert_eq!(set["token_type"], "bearer");
-    assert!(set["expire_in"].as_i64().is_some_and(|s| s > 0));
-    assert!(set.get("expires_in").is_none());
+    assert_eq!(set["token_type"], "Bearer");
+    // Authing's `expire_in` and RFC 6749's `expires_in`: the access lifetime, 1 h by default.
+    assert_eq!(set["expire_in"], 3600, "{set}");
+    assert_eq!(set["expires_in"], set["expire_in"]);
+    assert!(set["refresh_token"]
+        .as_str()
+        .is_some_and(|t| t.len() > 40 && !t.starts_with("eyJ")));
     let access = set["access_token"].as_str().expect("access_token");
     assert!(set["id_token"].is_string());
 
@@ -231,7 +235,7 @@ async fn discovery_and_health() {
     assert_eq!(code, 200);
     assert_eq!(
         d,
-        json!({"version":1,"longPoll":true,"pkce":true,"checkCode":true,"requester":true,"scanId":true})
+        json!({"version":1,"longPoll":true,"pkce":true,"checkCode":true,"requester":true,"scanId":true,"sessions":true})
     );
     let (code, h) = ts.get("/healthz").await;
     assert_eq!((code, h["status"].clone()), (200, json!("ok")));

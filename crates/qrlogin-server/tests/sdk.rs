@@ -108,3 +108,55 @@ async fn authing_node_sdk_v5_logs_in_with_g4() {
     assert_eq!(r["username"], "alice");
     assert!(r["expireIn"].as_i64().is_some_and(|s| s > 0));
 }
+
+/// Refresh, introspect and revoke with authing-node-sdk's own calls, once per client
+/// authentication method it offers.
+#[tokio::test]
+async fn authing_node_sdk_v5_refreshes_introspects_and_revokes() {
+    require_node_and(&["authing-node-sdk"]);
+    for method in ["client_secret_post", "client_secret_basic", "none"] {
+        // `none` is a public client: its app lets clients exchange without the secret.
+        let ts = start(NewApp {
+            allow_client_exchange: method == "none",
+            ..app("Node SDK")
+        })
+        .await;
+        let secret = if method == "none" {
+            "-".to_owned()
+        } else {
+            ts.app.app_secret.clone()
+        };
+        let r = run_sdk(&[
+            "tokens".into(),
+            ts.base.clone(),
+            ts.app.app_id.clone(),
+            secret,
+            method.into(),
+        ])
+        .await;
+        assert_eq!(r["firstHasRefresh"], true, "{method}: {r}");
+        assert_eq!(r["rotated"], true, "{method}: {r}");
+        assert_eq!(r["refreshedExpiresIn"], 3600, "{method}: {r}");
+        assert_eq!(r["live"]["active"], true, "{method}: {r}");
+        assert_eq!(r["live"]["username"], "alice", "{method}: {r}");
+        assert_eq!(r["live"]["client_id"], ts.app.app_id, "{method}: {r}");
+        assert_eq!(
+            r["liveRefresh"]["token_type"], "refresh_token",
+            "{method}: {r}"
+        );
+        assert_eq!(r["profileBefore"], "alice", "{method}: {r}");
+        assert_eq!(r["revoked"], true, "{method}: {r}");
+        assert_eq!(
+            r["afterRevoke"],
+            serde_json::json!({"active": false}),
+            "{method}: {r}"
+        );
+        assert_eq!(r["profileAfter"]["status"], 401, "{method}: {r}");
+        assert_eq!(r["profileAfter"]["body"]["apiCode"], 2020, "{method}: {r}");
+        assert_eq!(r["reuse"]["status"], 400, "{method}: {r}");
+        assert_eq!(
+            r["reuse"]["body"]["error"], "invalid_grant",
+            "{method}: {r}"
+        );
+    }
+}

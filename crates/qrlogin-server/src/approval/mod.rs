@@ -19,7 +19,8 @@ use crate::ids;
 use crate::model::{now_ms, QrSession, Status, User};
 use crate::ratelimit::Kind;
 use crate::service::constant_time_eq;
-use crate::tokens::TOKEN_TTL_SECS;
+use crate::sessions::{NewSession, PHONE_PAGE_SESSION_SECS};
+use crate::store::auth::SessionKind;
 use crate::web::{cookie, csrf_for_session, AppState, CSRF_COOKIE, SESSION_COOKIE};
 use page::{Frame, View};
 
@@ -90,7 +91,8 @@ fn csrf_cookie(state: &AppState, headers: &HeaderMap) -> (String, Vec<String>) {
     }
 }
 
-/// The signed-in user of the page and their session token, from the cookie.
+/// The signed-in user of the page and their session token, from the cookie. Only an approver
+/// session counts: a revoked one, or a desktop token planted in the cookie, signs in anew.
 async fn page_user(
     state: &AppState,
     headers: &HeaderMap,
@@ -98,11 +100,11 @@ async fn page_user(
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(state
-        .server
-        .user_for_token(token)
-        .await?
-        .map(|u| (u, token.to_owned())))
+    match state.server.approver_for_token(token).await {
+        Ok(u) => Ok(Some((u, token.to_owned()))),
+        Err(ApiError::NotSignedIn | ApiError::Forbidden(Forbidden::NotApprover)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 async fn show(
@@ -255,29 +257,35 @@ async fn sign_in(
         if sent_cookie.is_empty() || !constant_time_eq(&form.csrf, sent_cookie) {
             return Err(ApiError::Forbidden(Forbidden::Csrf));
         }
-        state
+        let qr = state
             .server
             .store()
             .session_by_scan_id(&scan_id)
             .await?
             .ok_or(ApiError::QrNotFound)?;
-        state.server.sign_in(&form.username, &form.password).await
+        let user = state
+            .server
+            .sign_in(&form.username, &form.password, &qr.app_id, Some(peer.ip()))
+            .await?;
+        // The page's own approver session: the cookie, no refresh token.
+        let new = NewSession {
+            user: &user,
+            app_id: &qr.app_id,
+            kind: SessionKind::Approver,
+            public_client: false,
+            access_ttl_secs: PHONE_PAGE_SESSION_SECS,
+            with_refresh: false,
+            device: None,
+            ip: Some(peer.ip()),
+        };
+        state.server.open_session(new, &state.public_url).await
     }
     .await;
     match result {
-        Ok(user) => {
-            let minted = match state.server.mint(
-                &user,
-                state.server.user_pool_id(),
-                &state.public_url,
-                "access",
-            ) {
-                Ok(m) => m,
-                Err(e) => return error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies),
-            };
+        Ok(ex) => {
             let target = format!("{}/s/{}", state.base_path, scan_id);
             let mut resp = Redirect::to(&target).into_response();
-            let line = cookie_line(&state, SESSION_COOKIE, &minted.token, TOKEN_TTL_SECS);
+            let line = cookie_line(&state, SESSION_COOKIE, &ex.access.token, ex.access_ttl_secs);
             if let Ok(v) = HeaderValue::from_str(&line) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }

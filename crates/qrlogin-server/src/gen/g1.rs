@@ -19,7 +19,8 @@ use crate::model::{now_ms, rfc3339, Generation, Status};
 use crate::ratelimit::Kind;
 use crate::service::GenerateRequest;
 use crate::web::{
-    brief_user, exchange_auth, fail, long_poll_params, ok, user_legacy, AppState, Envelope,
+    brief_user, exchange_auth, fail, long_poll_params, ok, user_legacy, with_tokens, AppState,
+    Envelope,
 };
 
 pub fn router() -> Router<AppState> {
@@ -136,7 +137,10 @@ async fn poll_inner(
         return Ok(json!({
             "code": 200,
             "message": lang.pick("扫码登录成功", "Signed in by QR code"),
-            "data": user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at),
+            "data": with_tokens(
+                user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at),
+                &ex,
+            ),
             "redirect": app.redirect_url,
             "status": status.as_str(),
         }));

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     full_user_on_poll, generate_extras, phone_action, phone_status_number, requester_from_query,
-    scanner, status_description, PhoneAction, PhoneBody, QUERY_EXTENSIONS,
+    scanner, status_description, PhoneAction, PhoneBody, PollUser, QUERY_EXTENSIONS,
 };
 use crate::errors::ApiError;
 use crate::i18n::Lang;
@@ -24,7 +24,7 @@ use crate::ratelimit::Kind;
 use crate::service::GenerateRequest;
 use crate::web::{
     brief_user, exchange_auth, fail, header_str, json_body, long_poll_params, ok, user_legacy,
-    AppState, Envelope,
+    with_tokens, without_tokens, AppState, Envelope,
 };
 
 pub fn router() -> Router<AppState> {
@@ -135,8 +135,12 @@ async fn check_data(
         .poll(id, wait, known, state.shutdown.clone())
         .await?;
     let status = s.status_at(now_ms());
-    let user_info = match full_user_on_poll(state, &s).await? {
-        Some((user, minted)) => user_legacy(state, &user, &minted.token, minted.expires_at),
+    let user_info = match full_user_on_poll(state, &s, peer.ip()).await? {
+        Some(PollUser::Delivered(ex)) => with_tokens(
+            user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at),
+            &ex,
+        ),
+        Some(PollUser::Already(user)) => without_tokens(user_legacy(state, &user, "", 0)),
         None => match scanner(state, &s).await? {
             Some(user) => brief_user(state, &user),
             None => json!({}),
@@ -187,11 +191,9 @@ async fn exchange(
             .server
             .exchange(&b.ticket, &auth, Some(peer.ip()), &state.public_url)
             .await?;
-        Ok(user_legacy(
-            &state,
-            &ex.user,
-            &ex.access.token,
-            ex.access.expires_at,
+        Ok(with_tokens(
+            user_legacy(&state, &ex.user, &ex.access.token, ex.access.expires_at),
+            &ex,
         ))
     }
     .await;

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::{
     full_user_on_poll, generate_extras, phone_action, phone_status_number, scanner,
-    status_description, GenerateExtensions, PhoneAction, PhoneBody,
+    status_description, GenerateExtensions, PhoneAction, PhoneBody, PollUser,
 };
 use crate::errors::ApiError;
 use crate::i18n::Lang;
@@ -24,7 +24,7 @@ use crate::ratelimit::Kind;
 use crate::service::GenerateRequest;
 use crate::web::{
     brief_user, exchange_auth, fail, header_str, json_body, long_poll_params, ok, user_v2,
-    AppState, Envelope,
+    with_tokens, without_tokens, AppState, Envelope,
 };
 
 pub fn router() -> Router<AppState> {
@@ -123,9 +123,13 @@ async fn check(
             .poll(random, wait, known, state.shutdown.clone())
             .await?;
         let status = s.status_at(now_ms());
-        let full = full_user_on_poll(&state, &s).await?;
+        let full = full_user_on_poll(&state, &s, peer.ip()).await?;
         let user_info = match &full {
-            Some((user, minted)) => user_v2(&state, user, &minted.token, minted.expires_at),
+            Some(PollUser::Delivered(ex)) => with_tokens(
+                user_v2(&state, &ex.user, &ex.access.token, ex.access.expires_at),
+                ex,
+            ),
+            Some(PollUser::Already(user)) => without_tokens(user_v2(&state, user, "", 0)),
             None => match scanner(&state, &s).await? {
                 Some(user) => brief_user(&state, &user),
                 None => json!({}),
@@ -176,11 +180,9 @@ async fn exchange(
             .server
             .exchange(&b.ticket, &auth, Some(peer.ip()), &state.public_url)
             .await?;
-        Ok(user_v2(
-            &state,
-            &ex.user,
-            &ex.access.token,
-            ex.access.expires_at,
+        Ok(with_tokens(
+            user_v2(&state, &ex.user, &ex.access.token, ex.access.expires_at),
+            &ex,
         ))
     }
     .await;

@@ -16,13 +16,15 @@ use serde_json::{json, Value};
 
 use super::{
     full_user_on_poll, generate_extras, phone_action, scanner, GenerateExtensions, PhoneAction,
-    PhoneBody,
+    PhoneBody, PollUser,
 };
 use crate::errors::ApiError;
 use crate::i18n::Lang;
 use crate::model::{now_ms, Generation, Status};
 use crate::ratelimit::Kind;
 use crate::service::{Exchanged, GenerateRequest};
+use crate::sessions::NewSession;
+use crate::store::auth::SessionKind;
 use crate::tokens::bearer;
 use crate::web::{
     exchange_auth, fail, header_str, json_body, long_poll_params, ok, profile, token_set,
@@ -155,23 +157,12 @@ async fn status(
             }
         }
         if status == Status::Authorized {
-            match full_user_on_poll(&state, &s).await? {
-                Some((user, minted)) => {
-                    let id_token = state
-                        .server
-                        .mint(&user, &s.app_id, &state.public_url, "id")?
-                        .token;
-                    m.insert(
-                        "tokenSet".into(),
-                        json!({
-                            "scope": "openid profile",
-                            "access_token": minted.token,
-                            "id_token": id_token,
-                            "token_type": "bearer",
-                            "expire_in": crate::tokens::TOKEN_TTL_SECS,
-                        }),
-                    );
+            match full_user_on_poll(&state, &s, peer.ip()).await? {
+                Some(PollUser::Delivered(ex)) => {
+                    m.insert("tokenSet".into(), token_set(&ex));
                 }
+                // Delivered once: a later poll shows the status and who, nothing to spend.
+                Some(PollUser::Already(_)) => {}
                 None => {
                     m.insert("ticket".into(), s.ticket.clone().into());
                 }
@@ -315,24 +306,27 @@ async fn sign_in(
             .password_payload
             .ok_or_else(|| ApiError::BadRequest("passwordPayload is required".into()))?;
         let username = p.username.or(p.account).unwrap_or_default();
-        let user = state.server.sign_in(&username, &p.password).await?;
-        let audience = header_str(&headers, "x-authing-app-id")
-            .unwrap_or(state.server.user_pool_id())
-            .to_owned();
-        let access = state
+        let app = state
             .server
-            .mint(&user, &audience, &state.public_url, "access")?;
-        let id_token = state
+            .app_for(header_str(&headers, "x-authing-app-id"))
+            .await?;
+        let user = state
             .server
-            .mint(&user, &audience, &state.public_url, "id")?
-            .token;
-        Ok(json!({
-            "scope": "openid profile",
-            "access_token": access.token,
-            "id_token": id_token,
-            "token_type": "bearer",
-            "expire_in": crate::tokens::TOKEN_TTL_SECS,
-        }))
+            .sign_in(&username, &p.password, &app.app_id, Some(peer.ip()))
+            .await?;
+        // A password sign-in is a phone-side (approver) session, with a refresh token.
+        let new = NewSession {
+            user: &user,
+            app_id: &app.app_id,
+            kind: SessionKind::Approver,
+            public_client: true,
+            access_ttl_secs: i64::from(app.access_ttl_secs),
+            with_refresh: true,
+            device: None,
+            ip: Some(peer.ip()),
+        };
+        let ex = state.server.open_session(new, &state.public_url).await?;
+        Ok(token_set(&ex))
     }
     .await;
     reply(lang, r)

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::errors::ApiError;
 use crate::model::{now_ms, QrSession, Requester, Status, User};
 use crate::ratelimit::Kind;
-use crate::tokens::Minted;
+use crate::service::Exchanged;
 use crate::web::{phone_user, AppState};
 
 /// Our additions to every generate reply (contracts.md §1).
@@ -74,11 +74,20 @@ pub(crate) async fn scanner(state: &AppState, s: &QrSession) -> Result<Option<Us
     }
 }
 
-/// With `returnFullUserInfo` on, an authorized poll carries the user with a token.
+/// What a `returnFullUserInfo` poll carries once authorized.
+pub(crate) enum PollUser {
+    /// The first authorized poll: the user and the session's tokens.
+    Delivered(Box<Exchanged>),
+    /// Every later poll: the user, without a token (PROTOCOL.md §4.2, delivered once).
+    Already(Box<User>),
+}
+
+/// With `returnFullUserInfo` on, the first authorized poll carries the user with tokens.
 pub(crate) async fn full_user_on_poll(
     state: &AppState,
     s: &QrSession,
-) -> Result<Option<(User, Minted)>, ApiError> {
+    ip: IpAddr,
+) -> Result<Option<PollUser>, ApiError> {
     if s.status_at(now_ms()) != Status::Authorized {
         return Ok(None);
     }
@@ -88,13 +97,16 @@ pub(crate) async fn full_user_on_poll(
     if !app.return_full_user_info {
         return Ok(None);
     }
-    let Some(user) = scanner(state, s).await? else {
-        return Ok(None);
-    };
-    let minted = state
+    if let Some(ex) = state
         .server
-        .mint(&user, &app.app_id, &state.public_url, "access")?;
-    Ok(Some((user, minted)))
+        .deliver_on_poll(s, &app, Some(ip), &state.public_url)
+        .await?
+    {
+        return Ok(Some(PollUser::Delivered(Box::new(ex))));
+    }
+    Ok(scanner(state, s)
+        .await?
+        .map(|u| PollUser::Already(Box::new(u))))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +144,19 @@ pub(crate) async fn phone_action(
         .filter(|i| !i.is_empty())
         .ok_or(ApiError::InvalidQr)?;
     let session = state.server.session_for_phone(id).await?;
-    match action {
-        PhoneAction::Scan => state.server.scan(&session, &user).await,
-        PhoneAction::Confirm => state.server.confirm(&session, &user, check_code).await,
-        PhoneAction::Cancel => state.server.cancel(&session, &user).await,
-    }
+    let (result, confirm) = match action {
+        PhoneAction::Scan => return state.server.scan(&session, &user).await,
+        PhoneAction::Confirm => (
+            state.server.confirm(&session, &user, check_code).await,
+            true,
+        ),
+        PhoneAction::Cancel => (state.server.cancel(&session, &user).await, false),
+    };
+    state
+        .server
+        .record_decision(&session, &user, ip, confirm, &result)
+        .await;
+    result
 }
 
 /// The phone-side `status` of G2/G3 mobile replies (G2 meaning: 0, 1 agreed, -1 cancelled).

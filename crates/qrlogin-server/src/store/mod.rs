@@ -2,10 +2,12 @@
 //! can be added without touching the handlers. Every status change is a compare-and-set that
 //! returns whether it happened; callers never read, decide, then write.
 
+pub mod auth;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
+pub use auth::AuthStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, NOTIFY_CHANNEL};
 pub use sqlite::SqliteStore;
@@ -26,7 +28,8 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// The sessions, refresh tokens and login history of [`AuthStore`] are part of every store.
+pub trait Store: AuthStore + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is there, and returns the value in force.
     /// Used for the user-pool id and the signing key, made once per data directory.
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
@@ -135,6 +138,9 @@ macro_rules! row_decoders {
                 qr_payload: $crate::model::QrPayload::parse(&payload).unwrap_or_default(),
                 check_code: row.try_get("check_code")?,
                 created_at: row.try_get("created_at")?,
+                access_ttl_secs: row
+                    .try_get::<i64, _>("access_ttl_secs")?
+                    .clamp(1, i64::from(u32::MAX)) as u32,
             })
         }
 
@@ -212,7 +218,7 @@ pub(crate) const SESSION_COLUMNS: &str = "handle, scan_id, generation, app_id, s
 
 pub(crate) const APP_COLUMNS: &str = "app_id, app_secret, name, redirect_url, \
     allow_client_exchange, return_full_user_info, qr_ttl_secs, ticket_ttl_secs, qr_payload, \
-    check_code, created_at";
+    check_code, created_at, access_ttl_secs";
 
 pub(crate) const USER_COLUMNS: &str = "id, username, password_hash, nickname, email, phone, \
     photo, created_at, logins_count, last_login, last_ip";

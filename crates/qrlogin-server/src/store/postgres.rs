@@ -23,7 +23,7 @@ pub const NOTIFY_CHANNEL: &str = "qrlogin_session";
 const MAX_CONNECTIONS: u32 = 16;
 
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {
@@ -104,7 +104,7 @@ impl Store for PgStore {
 
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         sqlx::query(&sql)
             .bind(&app.app_id)
@@ -118,6 +118,7 @@ impl Store for PgStore {
             .bind(app.qr_payload.as_str())
             .bind(app.check_code)
             .bind(app.created_at)
+            .bind(i64::from(app.access_ttl_secs))
             .execute(&self.pool)
             .await
             .map_err(backend)?;

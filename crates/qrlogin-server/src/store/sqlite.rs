@@ -18,7 +18,7 @@ use super::{
 use crate::model::{App, Millis, QrSession, User};
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -85,7 +85,7 @@ impl Store for SqliteStore {
 
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql =
-            format!("INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            format!("INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         sqlx::query(&sql)
             .bind(&app.app_id)
             .bind(&app.app_secret)
@@ -98,6 +98,7 @@ impl Store for SqliteStore {
             .bind(app.qr_payload.as_str())
             .bind(app.check_code)
             .bind(app.created_at)
+            .bind(i64::from(app.access_ttl_secs))
             .execute(&self.pool)
             .await
             .map_err(backend)?;

@@ -2,6 +2,9 @@
 // Driven by tests/sdk.rs, which plays the phone:
 //   node login.mjs g3 <baseUrl> <appId>               authing-js-sdk 4.x  (client.qrcode.*)
 //   node login.mjs g4 <baseUrl> <appId> <appSecret>   authing-node-sdk    (geneQrCode, ...)
+//   node login.mjs tokens <baseUrl> <appId> <appSecret|-> <client_secret_post|client_secret_basic|none>
+//       authing-node-sdk after a G4 login: getNewAccessTokenByRefreshToken, introspectToken,
+//       revokeToken, with every endpoint's auth method set to the one given
 // Prints `QR <text to encode>` once the QR exists, then `RESULT <json>` with what the SDK got.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
@@ -72,11 +75,74 @@ async function g4() {
   throw new Error('timed out');
 }
 
+// The v5 SDK's error for a non-2xx reply is axios's; keep what the server said.
+async function failure(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (e) {
+    return { status: e.response && e.response.status, body: e.response && e.response.data };
+  }
+}
+
+async function tokens() {
+  const { AuthenticationClient } = require('authing-node-sdk');
+  const method = process.argv[6];
+  const client = new AuthenticationClient({
+    appId,
+    appSecret: appSecret === '-' ? undefined : appSecret,
+    appHost,
+    tokenEndPointAuthMethod: method,
+    introspectionEndPointAuthMethod: method,
+    revocationEndPointAuthMethod: method,
+  });
+  const gene = await client.geneQrCode({ type: 'MOBILE_APP' });
+  if (gene.statusCode !== 200) throw new Error('geneQrCode: ' + JSON.stringify(gene));
+  say('QR ' + gene.data.qrContent);
+  let ticket;
+  while (Date.now() < deadline && !ticket) {
+    const res = await client.getQrCodeStatus({ qrcodeId: gene.data.qrcodeId });
+    if (res.data.status === 'AUTHORIZED') ticket = res.data.ticket;
+    else await sleep(300);
+  }
+  if (!ticket) throw new Error('timed out');
+  // client_secret_post: the DTO's client_id/client_secret (basic: the SDK sends the header).
+  const body = method === 'client_secret_post' ? { ticket, client_id: appId, client_secret: appSecret } : { ticket };
+  const first = await client.exchangeTokenSetWithQrCodeTicket(body);
+  if (first.statusCode !== 200) throw new Error('exchange: ' + JSON.stringify(first));
+  // With an access token set the SDK sends it as `authorization` on every call: the token
+  // endpoints must not take that for client authentication.
+  client.setAccessToken(first.data.access_token);
+  const refreshed = await client.getNewAccessTokenByRefreshToken(first.data.refresh_token);
+  const live = await client.introspectToken(refreshed.access_token);
+  const liveRefresh = await client.introspectToken(refreshed.refresh_token);
+  client.setAccessToken(refreshed.access_token);
+  const profileBefore = await client.getProfile({});
+  const revoked = await client.revokeToken(refreshed.refresh_token);
+  const afterRevoke = await client.introspectToken(refreshed.access_token);
+  const profileAfter = await failure(client.getProfile({}));
+  // The first refresh token was spent by the refresh: presenting it again is refused.
+  const reuse = await failure(client.getNewAccessTokenByRefreshToken(first.data.refresh_token));
+  return {
+    firstHasRefresh: typeof first.data.refresh_token === 'string',
+    rotated: refreshed.refresh_token !== first.data.refresh_token,
+    refreshedExpiresIn: refreshed.expires_in,
+    live,
+    liveRefresh,
+    profileBefore: profileBefore.data && profileBefore.data.username,
+    revoked,
+    afterRevoke,
+    profileAfter,
+    reuse,
+  };
+}
+
 try {
-  const result = mode === 'g3' ? await g3() : await g4();
+  const result = mode === 'g3' ? await g3() : mode === 'tokens' ? await tokens() : await g4();
   say('RESULT ' + JSON.stringify(result));
   process.exit(0);
 } catch (e) {
-  say('ERROR ' + (e && e.stack ? e.stack : JSON.stringify(e)));
+  const http = e && e.response ? ` (${e.config && e.config.url}: ${JSON.stringify(e.response.data)})` : '';
+  say('ERROR ' + http + ' ' + (e && e.stack ? e.stack : JSON.stringify(e)));
   process.exit(1);
 }
