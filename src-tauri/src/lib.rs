@@ -112,6 +112,7 @@ pub fn run() {
             // Stop the embedded server so that held long-polls are answered and SQLite is closed.
             let state = handle.state::<AppState>();
             state.replace_login(None);
+            signed_in::shutdown(handle);
             tauri::async_runtime::block_on(async {
                 if let Some(backend) = state.backend.lock().await.take() {
                     if let Some(embedded) = backend.embedded {

@@ -256,7 +256,7 @@ fn spawn_retry_after<R: Runtime>(app: &AppHandle<R>, first: Duration) {
         return;
     }
     let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
+    let task = tauri::async_runtime::spawn(async move {
         let state = handle.state::<AppState>();
         let mut delay = first;
         let mut round = 0u32;
@@ -275,4 +275,13 @@ fn spawn_retry_after<R: Runtime>(app: &AppHandle<R>, first: Duration) {
         }
         state.revoker_running.store(false, Ordering::SeqCst);
     });
+    state.set_revoker(Some(task));
+}
+
+/// On exit: stop refreshing and retrying (what is still queued goes out at the next start).
+pub fn shutdown<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    state.set_keeper(None);
+    state.set_revoker(None);
+    state.revoker_running.store(false, Ordering::SeqCst);
 }

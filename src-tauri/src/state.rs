@@ -25,8 +25,9 @@ pub struct AppState {
     pub token_store: OnceLock<Arc<TokenStore>>,
     /// Refreshes the signed-in session's token in the background; dropping it stops that.
     keeper: Mutex<Option<SessionKeeper>>,
-    /// Whether the background retry of queued revocations is running.
+    /// Whether the background retry of queued revocations is running, and that task.
     pub revoker_running: AtomicBool,
+    revoker: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -42,6 +43,7 @@ impl AppState {
             token_store: OnceLock::new(),
             keeper: Mutex::new(None),
             revoker_running: AtomicBool::new(false),
+            revoker: Mutex::new(None),
         }
     }
 
@@ -78,5 +80,16 @@ impl AppState {
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), next),
         };
         drop(old);
+    }
+
+    /// Remembers the background revocation task (or none), aborting the previous one.
+    pub fn set_revoker(&self, next: Option<tauri::async_runtime::JoinHandle<()>>) {
+        let old = match self.revoker.lock() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, next),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), next),
+        };
+        if let Some(task) = old {
+            task.abort();
+        }
     }
 }

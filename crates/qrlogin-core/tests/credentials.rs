@@ -246,14 +246,16 @@ async fn keeper_refreshes_before_expiry_and_reports_the_end() {
     oauth::revoke(&client, &eps, &next.access_token, TokenKind::Access)
         .await
         .unwrap();
-    loop {
-        match tokio::time::timeout(WAIT, rx.recv())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            KeeperEvent::Refreshed(_) => continue,
-            KeeperEvent::Ended(_) => break,
+    let ended = async {
+        while let Some(event) = rx.recv().await {
+            if let KeeperEvent::Ended(_) = event {
+                return true;
+            }
         }
-    }
+        false
+    };
+    assert!(
+        tokio::time::timeout(WAIT, ended).await.unwrap(),
+        "the keeper did not report the session's end"
+    );
 }
