@@ -1,5 +1,6 @@
 //! The command line of PROTOCOL.md §6 (`app add`, `user add`, `serve`, each `--json` where
-//! stated) plus `app list`, `user list` and `user passwd`. Errors say what to do next.
+//! stated) plus `app list`, `app rotate-secret`, `user list`, `user passwd`, `user disable` /
+//! `enable`, `user sessions list` / `revoke` and `audit`. Errors say what to do next.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -49,6 +50,17 @@ pub enum Command {
     },
     /// Serve HTTP until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+    /// Show the login history (sign-ins and QR decisions), newest first.
+    Audit {
+        /// Only this user's history.
+        #[arg(long)]
+        username: Option<String>,
+        /// At most this many lines.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +69,13 @@ pub enum AppCommand {
     Add(AppAddArgs),
     /// List apps (without secrets).
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace an app's secret; prints the new one (shown only here). The old one stops working.
+    RotateSecret {
+        #[arg(long, value_name = "APP_ID")]
+        app_id: String,
         #[arg(long)]
         json: bool,
     },
@@ -108,13 +127,46 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set a user's password, read from standard input.
+    /// Set a user's password, read from standard input; every session of the user ends.
     Passwd {
         #[arg(long)]
         username: String,
         /// Read the password from standard input (the only way: never on the command line).
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Disable a user: sign-in refused, every session ends at once.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// A user's sessions (phone sign-ins and signed-in desktops).
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List the user's live sessions: app, requester device, IP, created, last used.
+    List {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End one session (--session ID, from `list`) or all of the user's sessions.
+    Revoke {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
     },
 }
 
@@ -200,7 +252,73 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::App { command } => app(&server, command).await,
         Command::User { command } => user(&server, command).await,
         Command::Serve(args) => serve(&server, args).await,
+        Command::Audit {
+            username,
+            limit,
+            json,
+        } => audit(&server, username.as_deref(), limit, json).await,
     }
+}
+
+async fn audit(
+    server: &Server,
+    username: Option<&str>,
+    limit: u32,
+    json: bool,
+) -> Result<(), Error> {
+    let records = server.login_history(username, limit).await?;
+    if json {
+        println!("{}", json!(records));
+        return Ok(());
+    }
+    for r in records {
+        println!(
+            "{}  {:<9} {:<16} {:<12} app={} device={} requesterIp={} approverIp={}",
+            r.time,
+            r.event,
+            r.outcome,
+            r.username,
+            r.app_id,
+            r.requester_device.as_deref().unwrap_or("-"),
+            r.requester_ip.as_deref().unwrap_or("-"),
+            r.approver_ip.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(())
+}
+
+async fn sessions(server: &Server, command: SessionsCommand) -> Result<(), Error> {
+    match command {
+        SessionsCommand::List { username, json } => {
+            let list = server.user_sessions(&username).await?;
+            if json {
+                println!("{}", json!(list));
+            } else if list.is_empty() {
+                println!("{username} has no live session");
+            } else {
+                for s in list {
+                    println!(
+                        "{}  {:<8} app={} ({}) device={} ip={} created={} lastUsed={}",
+                        s.id,
+                        s.kind,
+                        s.app_id,
+                        s.app_name.as_deref().unwrap_or("?"),
+                        s.device.as_deref().unwrap_or("-"),
+                        s.ip.as_deref().unwrap_or("-"),
+                        s.created,
+                        s.last_used,
+                    );
+                }
+            }
+        }
+        SessionsCommand::Revoke { username, session } => {
+            let n = server
+                .revoke_sessions(&username, session.as_deref())
+                .await?;
+            println!("{n} session(s) of {username} ended");
+        }
+    }
+    Ok(())
 }
 
 async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
@@ -240,17 +358,30 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
             } else {
                 for a in apps {
                     println!(
-                        "{}  {}  qrTtl={}s ticketTtl={}s payload={} checkCode={} clientExchange={} fullUserInfo={}",
+                        "{}  {}  qrTtl={}s ticketTtl={}s accessTtl={}s payload={} checkCode={} clientExchange={} fullUserInfo={}",
                         a.app_id,
                         a.name,
                         a.qr_ttl_secs,
                         a.ticket_ttl_secs,
+                        a.access_ttl_secs,
                         a.qr_payload.as_str(),
                         a.check_code,
                         a.allow_client_exchange,
                         a.return_full_user_info
                     );
                 }
+            }
+        }
+        AppCommand::RotateSecret { app_id, json } => {
+            let creds = server.rotate_app_secret(&app_id).await?;
+            if json {
+                println!("{}", json!(creds));
+            } else {
+                println!("appId:      {}", creds.app_id);
+                println!(
+                    "appSecret:  {}   (new; shown once; the old one no longer works)",
+                    creds.app_secret
+                );
             }
         }
     }
@@ -318,8 +449,17 @@ async fn user(server: &Server, command: UserCommand) -> Result<(), Error> {
         } => {
             let password = read_password(password_stdin)?;
             server.set_password(&username, &password).await?;
-            println!("password of {username} changed");
+            println!("password of {username} changed; their sessions ended");
         }
+        UserCommand::Disable { username } => {
+            let n = server.disable_user(&username).await?;
+            println!("{username} disabled; {n} session(s) ended");
+        }
+        UserCommand::Enable { username } => {
+            server.enable_user(&username).await?;
+            println!("{username} enabled");
+        }
+        UserCommand::Sessions { command } => sessions(server, command).await?,
     }
     Ok(())
 }

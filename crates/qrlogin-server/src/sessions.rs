@@ -446,4 +446,82 @@ mod tests {
         assert_eq!(h.len(), 64);
         assert!(!h.contains(&a[3..]));
     }
+
+    /// A token signed with our key but naming no session (as every token minted before
+    /// sessions existed) is not signed in; one of a live session is, until the session ends.
+    #[tokio::test]
+    async fn a_token_counts_only_while_its_session_is_live() {
+        let dir = tempfile::tempdir().expect("dir");
+        let server = Server::open(crate::OpenOptions::new(dir.path()))
+            .await
+            .expect("open");
+        server
+            .add_user(crate::NewUser {
+                username: "ann".into(),
+                password: "pw".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("user");
+        let user = server
+            .store()
+            .find_user_by_username("ann")
+            .await
+            .expect("find")
+            .expect("ann");
+        let now = now_ms() / 1000;
+        let legacy = Claims {
+            sub: user.id.clone(),
+            iss: "http://x".into(),
+            aud: "app".into(),
+            iat: now,
+            exp: now + 3600,
+            nickname: None,
+            typ: "access".into(),
+            sid: None,
+        };
+        let token = server.inner.keys.sign(&legacy).expect("sign");
+        assert!(server
+            .user_for_token(&token)
+            .await
+            .expect("check")
+            .is_none());
+
+        let ex = server
+            .open_session(
+                NewSession {
+                    user: &user,
+                    app_id: "app",
+                    kind: SessionKind::Desktop,
+                    public_client: false,
+                    access_ttl_secs: 60,
+                    with_refresh: true,
+                    device: None,
+                    ip: None,
+                },
+                "http://x",
+            )
+            .await
+            .expect("session");
+        assert!(server
+            .user_for_token(&ex.access.token)
+            .await
+            .expect("check")
+            .is_some());
+        assert_eq!(
+            server.approver_for_token(&ex.access.token).await,
+            Err(ApiError::Forbidden(Forbidden::NotApprover))
+        );
+        assert!(server.end_session(&ex.sid).await.expect("end"));
+        assert!(server
+            .user_for_token(&ex.access.token)
+            .await
+            .expect("check")
+            .is_none());
+        assert!(server
+            .user_for_token(&ex.id_token)
+            .await
+            .expect("check")
+            .is_none());
+    }
 }

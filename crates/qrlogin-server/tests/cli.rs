@@ -242,3 +242,285 @@ fn an_unreachable_database_is_a_clear_error_that_hides_the_password() {
         "{err}"
     );
 }
+
+/// A desktop session of `user` through a G4 QR login on `base` (phone page approval, secret
+/// exchange, with a requester device); returns its access token.
+async fn desktop_login(
+    base: &str,
+    app: &qrlogin_server::AppCredentials,
+    user: (&str, &str),
+) -> String {
+    use qrlogin_server::phone::Phone;
+    let http = reqwest::Client::new();
+    let gene: Value = http
+        .post(format!("{base}/api/v3/gene-qrcode"))
+        .header("x-authing-app-id", &app.app_id)
+        .json(&serde_json::json!({"type": "MOBILE_APP", "requester": {"deviceName": "Kiosk 3"}}))
+        .send()
+        .await
+        .expect("gene")
+        .json()
+        .await
+        .expect("json");
+    let phone = Phone::new();
+    let page = phone
+        .open(gene["data"]["qrContent"].as_str().expect("qr"))
+        .await
+        .expect("open");
+    let page = phone.sign_in(&page, user.0, user.1).await.expect("sign in");
+    phone.confirm(&page, None).await.expect("confirm");
+    let id = gene["data"]["qrcodeId"].as_str().expect("id");
+    let st: Value = http
+        .get(format!("{base}/api/v3/get-qrcode-status?qrcodeId={id}"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let set: Value = http
+        .post(format!(
+            "{base}/api/v3/exchange-tokenset-with-qrcode-ticket"
+        ))
+        .basic_auth(&app.app_id, Some(&app.app_secret))
+        .json(&serde_json::json!({"ticket": st["data"]["ticket"]}))
+        .send()
+        .await
+        .expect("exchange")
+        .json()
+        .await
+        .expect("json");
+    set["data"]["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+async fn signed_in(base: &str, token: &str) -> bool {
+    reqwest::Client::new()
+        .get(format!("{base}/api/v3/get-profile"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("profile")
+        .status()
+        .is_success()
+}
+
+/// The CLI on a blocking thread (the server under test runs on this runtime).
+async fn cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    let cmd = command(db);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let stdin = stdin.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_command(cmd, &args, stdin.as_deref())
+    })
+    .await
+    .expect("cli thread")
+}
+
+fn ok_text(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_lists_and_ends_sessions_disables_users_rotates_secrets_and_audits() {
+    use qrlogin_server::{NewApp, NewUser, ServeOptions, Server};
+    let db = TestDb::new();
+    let server = Server::open(db.open_options()).await.expect("open");
+    let app = server
+        .add_app(NewApp {
+            name: "Kiosk".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("app");
+    for u in ["frank", "grace"] {
+        server
+            .add_user(NewUser {
+                username: u.into(),
+                password: format!("{u}-pw"),
+                ..Default::default()
+            })
+            .await
+            .expect("user");
+    }
+    let running = server
+        .serve(ServeOptions {
+            rate_limits: qrlogin_server::RateLimits::unlimited(),
+            ..Default::default()
+        })
+        .await
+        .expect("serve");
+    let base = running.base_url().to_owned();
+
+    // sessions list: app, device, IP, created, last used.
+    let first = desktop_login(&base, &app, ("frank", "frank-pw")).await;
+    let second = desktop_login(&base, &app, ("frank", "frank-pw")).await;
+    let list = json_of(
+        &cli(
+            &db,
+            &["user", "sessions", "list", "--username", "frank", "--json"],
+            None,
+        )
+        .await,
+    );
+    let desktops: Vec<&Value> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|s| s["kind"] == "desktop")
+        .collect();
+    assert_eq!(desktops.len(), 2, "{list}");
+    assert_eq!(desktops[0]["appName"], "Kiosk");
+    assert_eq!(desktops[0]["device"], "Kiosk 3");
+    assert_eq!(desktops[0]["ip"], "127.0.0.1");
+    assert!(desktops[0]["created"].is_string() && desktops[0]["lastUsed"].is_string());
+    let text = ok_text(
+        &cli(
+            &db,
+            &["user", "sessions", "list", "--username", "frank"],
+            None,
+        )
+        .await,
+    );
+    assert!(text.contains("device=Kiosk 3"), "{text}");
+
+    // revoke one (the newest is listed first: the second login), then the rest.
+    let newest = desktops[0]["id"].as_str().expect("id").to_owned();
+    let out = ok_text(
+        &cli(
+            &db,
+            &[
+                "user",
+                "sessions",
+                "revoke",
+                "--username",
+                "frank",
+                "--session",
+                &newest,
+            ],
+            None,
+        )
+        .await,
+    );
+    assert!(out.contains("1 session(s)"), "{out}");
+    assert!(!signed_in(&base, &second).await);
+    assert!(signed_in(&base, &first).await);
+    let out = cli(
+        &db,
+        &[
+            "user",
+            "sessions",
+            "revoke",
+            "--username",
+            "grace",
+            "--session",
+            &newest,
+        ],
+        None,
+    )
+    .await;
+    assert!(!out.status.success(), "revoked someone else's session");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no session"));
+    ok_text(
+        &cli(
+            &db,
+            &["user", "sessions", "revoke", "--username", "frank"],
+            None,
+        )
+        .await,
+    );
+    assert!(!signed_in(&base, &first).await);
+
+    // passwd ends sessions.
+    let token = desktop_login(&base, &app, ("frank", "frank-pw")).await;
+    assert!(signed_in(&base, &token).await);
+    let out = ok_text(
+        &cli(
+            &db,
+            &["user", "passwd", "--username", "frank", "--password-stdin"],
+            Some("frank-new"),
+        )
+        .await,
+    );
+    assert!(out.contains("sessions ended"), "{out}");
+    assert!(!signed_in(&base, &token).await);
+
+    // disable ends sessions and refuses the sign-in; enable lets it in again.
+    let token = desktop_login(&base, &app, ("grace", "grace-pw")).await;
+    let out = ok_text(&cli(&db, &["user", "disable", "--username", "grace"], None).await);
+    assert!(out.contains("2 session(s) ended"), "{out}");
+    assert!(!signed_in(&base, &token).await);
+    let phone = qrlogin_server::phone::Phone::new();
+    assert!(phone.sign_in_api(&base, "grace", "grace-pw").await.is_err());
+    ok_text(&cli(&db, &["user", "enable", "--username", "grace"], None).await);
+    phone
+        .sign_in_api(&base, "grace", "grace-pw")
+        .await
+        .expect("enabled again");
+    let out = cli(&db, &["user", "disable", "--username", "nobody"], None).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user named \"nobody\""));
+
+    // rotate-secret: the old secret stops working for the exchange.
+    let rotated = json_of(
+        &cli(
+            &db,
+            &["app", "rotate-secret", "--app-id", &app.app_id, "--json"],
+            None,
+        )
+        .await,
+    );
+    let new_secret = rotated["appSecret"].as_str().expect("secret");
+    assert_ne!(new_secret, app.app_secret);
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/oidc/token/introspection"))
+        .form(&[
+            ("token", "x"),
+            ("client_id", &app.app_id),
+            ("client_secret", &app.app_secret),
+        ])
+        .send()
+        .await
+        .expect("introspect");
+    assert_eq!(refused.status().as_u16(), 401);
+    let accepted = reqwest::Client::new()
+        .post(format!("{base}/oidc/token/introspection"))
+        .form(&[
+            ("token", "x"),
+            ("client_id", &app.app_id),
+            ("client_secret", new_secret),
+        ])
+        .send()
+        .await
+        .expect("introspect");
+    assert_eq!(accepted.status().as_u16(), 200);
+    let out = cli(&db, &["app", "rotate-secret", "--app-id", "nope"], None).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no app \"nope\""));
+
+    // audit: every sign-in and decision, filterable by user.
+    let audit = json_of(&cli(&db, &["audit", "--username", "grace", "--json"], None).await);
+    let outcomes: Vec<&str> = audit
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["signed-in", "disabled", "authorized", "signed-in"],
+        "{audit}"
+    );
+    let text = ok_text(&cli(&db, &["audit"], None).await);
+    assert!(
+        text.contains("qr-confirm") && text.contains("frank") && text.contains("Kiosk 3"),
+        "{text}"
+    );
+    running.shutdown().await;
+}

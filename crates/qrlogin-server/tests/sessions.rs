@@ -808,3 +808,108 @@ async fn the_login_history_records_sign_ins_and_decisions_and_the_sdk_query_filt
         .expect("audit");
     assert_eq!(audit.len(), 5);
 }
+
+/// `returnFullUserInfo` with a PKCE challenge: whoever polls without the verifier (a photo of an
+/// `authing-json` QR holds the handle) gets only the ticket, which needs the verifier too.
+#[tokio::test]
+async fn a_full_user_poll_hands_tokens_only_to_the_verifier_when_a_challenge_was_sent() {
+    let ts = start(NewApp {
+        return_full_user_info: true,
+        qr_payload: QrPayload::AuthingJson,
+        ..app("Desktop")
+    })
+    .await;
+    let (verifier, challenge) = pkce();
+    let d = ts
+        .g4_generate(json!({"codeChallenge": challenge, "codeChallengeMethod": "S256"}))
+        .await;
+    let id = s(&d, "qrcodeId").to_owned();
+    let phone = Phone::new()
+        .sign_in_api(&ts.base, ALICE.0, ALICE.1)
+        .await
+        .expect("phone");
+    for action in ["SCAN", "CONFIRM"] {
+        let (code, r) = ts
+            .post_h(
+                "/api/v3/set-qrcode-status",
+                json!({"qrcodeId": id, "action": action}),
+                &[("authorization", format!("Bearer {phone}"))],
+            )
+            .await;
+        assert_eq!(code, 200, "{r}");
+    }
+    // The photographer: no verifier, no tokens; the ticket it sees is useless without it.
+    let (_, thief) = ts
+        .get(&format!("/api/v3/get-qrcode-status?qrcodeId={id}"))
+        .await;
+    assert!(thief["data"].get("tokenSet").is_none(), "{thief}");
+    let ticket = s(&thief["data"], "ticket").to_owned();
+    let (code, r) = ts
+        .post_h(
+            "/api/v3/exchange-tokenset-with-qrcode-ticket",
+            json!({"ticket": ticket}),
+            &[],
+        )
+        .await;
+    assert_eq!((code, r["apiCode"].clone()), (400, json!(2243)), "{r}");
+    // The requester, with its verifier, gets the tokens on the poll.
+    let (_, mine) = ts
+        .get(&format!(
+            "/api/v3/get-qrcode-status?qrcodeId={id}&codeVerifier={verifier}"
+        ))
+        .await;
+    assert!(
+        mine["data"]["tokenSet"]["access_token"].is_string(),
+        "{mine}"
+    );
+}
+
+/// What a copy of the database gives an attacker: refresh tokens only as SHA-256.
+#[tokio::test]
+async fn refresh_tokens_are_stored_only_as_their_sha256() {
+    use sha2::{Digest, Sha256};
+    let ts = start(app("Desktop")).await;
+    let set = g4_login(&ts, false).await;
+    let (_, next) = refresh(&ts, s(&set, "refresh_token")).await;
+    let stored = ts.db.raw_text();
+    for rt in [s(&set, "refresh_token"), s(&next, "refresh_token")] {
+        let body = rt.trim_start_matches("rt_");
+        assert!(
+            !stored.contains(body),
+            "a refresh token is stored in the clear"
+        );
+        assert!(stored.contains(&hex::encode(Sha256::digest(rt.as_bytes()))));
+    }
+    // Another app can neither end nor read this app's session.
+    let other = ts.server.add_app(app("Other")).await.expect("app");
+    let token = s(&next, "access_token");
+    let (code, _) = form(
+        &ts,
+        "/oidc/token/revocation",
+        &[
+            ("token", token),
+            ("client_id", &other.app_id),
+            ("client_secret", &other.app_secret),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        profile(&ts, token).await.0,
+        200,
+        "another app ended the session"
+    );
+    let (_, r) = form(
+        &ts,
+        "/oidc/token/introspection",
+        &[
+            ("token", token),
+            ("client_id", &other.app_id),
+            ("client_secret", &other.app_secret),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(r, json!({"active": false}));
+}

@@ -135,7 +135,14 @@ async fn check_data(
         .poll(id, wait, known, state.shutdown.clone())
         .await?;
     let status = s.status_at(now_ms());
-    let user_info = match full_user_on_poll(state, &s, peer.ip()).await? {
+    let user_info = match full_user_on_poll(
+        state,
+        &s,
+        peer.ip(),
+        q.get("codeVerifier").map(String::as_str),
+    )
+    .await?
+    {
         Some(PollUser::Delivered(ex)) => with_tokens(
             user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at),
             &ex,

@@ -123,7 +123,13 @@ async fn check(
             .poll(random, wait, known, state.shutdown.clone())
             .await?;
         let status = s.status_at(now_ms());
-        let full = full_user_on_poll(&state, &s, peer.ip()).await?;
+        let full = full_user_on_poll(
+            &state,
+            &s,
+            peer.ip(),
+            q.get("codeVerifier").map(String::as_str),
+        )
+        .await?;
         let user_info = match &full {
             Some(PollUser::Delivered(ex)) => with_tokens(
                 user_v2(&state, &ex.user, &ex.access.token, ex.access.expires_at),

@@ -157,7 +157,14 @@ async fn status(
             }
         }
         if status == Status::Authorized {
-            match full_user_on_poll(&state, &s, peer.ip()).await? {
+            match full_user_on_poll(
+                &state,
+                &s,
+                peer.ip(),
+                q.get("codeVerifier").map(String::as_str),
+            )
+            .await?
+            {
                 Some(PollUser::Delivered(ex)) => {
                     m.insert("tokenSet".into(), token_set(&ex));
                 }

@@ -82,14 +82,23 @@ pub(crate) enum PollUser {
     Already(Box<User>),
 }
 
-/// With `returnFullUserInfo` on, the first authorized poll carries the user with tokens.
+/// With `returnFullUserInfo` on, the first authorized poll carries the user with tokens. When
+/// the requester sent a PKCE challenge, only a poll with its `codeVerifier` does: any other
+/// gets the ticket, which in turn needs the verifier (PROTOCOL.md §4.2), so a photo of an
+/// `authing-json` QR cannot collect the tokens first.
 pub(crate) async fn full_user_on_poll(
     state: &AppState,
     s: &QrSession,
     ip: IpAddr,
+    verifier: Option<&str>,
 ) -> Result<Option<PollUser>, ApiError> {
     if s.status_at(now_ms()) != Status::Authorized {
         return Ok(None);
+    }
+    if let Some(challenge) = &s.code_challenge {
+        if !crate::service::pkce_matches(verifier.unwrap_or(""), challenge) {
+            return Ok(None);
+        }
     }
     let Some(app) = state.server.store().get_app(&s.app_id).await? else {
         return Ok(None);

@@ -77,7 +77,15 @@ impl TestDb {
                     use sqlx::Connection;
                     let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
                     let mut text = String::new();
-                    for table in ["meta", "apps", "users", "qr_sessions"] {
+                    for table in [
+                        "meta",
+                        "apps",
+                        "users",
+                        "qr_sessions",
+                        "auth_sessions",
+                        "refresh_tokens",
+                        "login_history",
+                    ] {
                         let rows: Vec<String> =
                             sqlx::query_scalar(&format!("SELECT (t.*)::text FROM {table} t"))
                                 .fetch_all(&mut c)
