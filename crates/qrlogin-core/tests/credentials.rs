@@ -18,6 +18,29 @@ use qrlogin_server::{
 use tokio::sync::mpsc::unbounded_channel;
 
 const PASSWORD: &str = "correct horse battery";
+
+/// Everything the engine logs in this test binary, at TRACE level (every test's requests).
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        struct Sink;
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                captured_logs().lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| Sink)
+            .try_init();
+        std::sync::Mutex::new(Vec::new())
+    })
+}
 const WAIT: Duration = Duration::from_secs(30);
 
 struct Env {
@@ -121,6 +144,7 @@ async fn active(client: &Client, eps: &Endpoints, token: &Secret) -> bool {
 /// serialized event, no serialized profile and no debug output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_never_leave_rust_in_any_generation() {
+    captured_logs();
     for dialect in DialectId::ALL {
         let env = Env::new(NewApp::default()).await;
         let client = env.client(dialect);
@@ -153,6 +177,31 @@ async fn tokens_never_leave_rust_in_any_generation() {
             }
         }
         assert!(!format!("{creds:?}").contains(refresh.expose()));
+        // A refresh and a revocation log too: still no token in the log.
+        let eps = endpoints(&env.client(dialect)).await;
+        let client = env.client(dialect);
+        let mut cache = Some(eps.clone());
+        let next = refresh::refresh_now(&client, &mut cache, &creds)
+            .await
+            .unwrap();
+        oauth::revoke(
+            &client,
+            &eps,
+            next.refresh_token.as_ref().unwrap(),
+            TokenKind::Refresh,
+        )
+        .await
+        .unwrap();
+        let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+        assert!(logs.contains("login event"), "the log capture works");
+        for s in [
+            creds.access_token.expose(),
+            refresh.expose(),
+            next.access_token.expose(),
+            next.refresh_token.as_ref().unwrap().expose(),
+        ] {
+            assert!(!logs.contains(s), "{dialect}: a token in the log");
+        }
     }
 }
 
