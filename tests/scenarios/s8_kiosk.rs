@@ -1,5 +1,6 @@
 //! Scenario 8: Kiosk mode: full screen, and an idle signed-in user is signed out back to a fresh QR after a
-//! visible warning with a countdown.
+//! visible warning with a countdown; the token the kiosk held is then dead at the server too
+//! (introspection says `active: false`), and the QR screen says "Signed out.".
 //!
 //! Xvfb has no window manager, so "full screen" cannot be asserted through window geometry with
 //! any confidence: the test asserts the kiosk chrome (`body.kiosk`, no demo/LAN extras) and only
@@ -21,7 +22,9 @@ async fn s8_kiosk_idle_sign_out() {
     let config = AppConfig::for_server(&server, "v2", "en")
         .set("kiosk.enabled", true)
         .set("kiosk.idle_sign_out_secs", IDLE_SECS)
-        .set("kiosk.warn_secs", WARN_SECS);
+        .set("kiosk.warn_secs", WARN_SECS)
+        // The file store, so that the test can read the token the kiosk holds.
+        .set("login.token_store", "file");
     let home = AppHome::with_config(&config);
     let app = App::launch(&sc, &home, &[]).await;
 
@@ -49,6 +52,15 @@ async fn s8_kiosk_idle_sign_out() {
     );
 
     let used = super::sign_in_from_phone(&app, "2", &frank).await;
+    let token = held_token(home.path()).await;
+    let introspect = Introspect::new(&server).await;
+    if !introspect.active(&token).await {
+        app.fail_with(
+            "2-3-profile",
+            "the kiosk's token is not active at the server",
+        )
+        .await;
+    }
 
     // Hands off. The warning shows the countdown, then the user is signed out.
     let warn_by = Duration::from_secs((IDLE_SECS - WARN_SECS) as u64 + 20);
@@ -102,5 +114,72 @@ async fn s8_kiosk_idle_sign_out() {
         )
         .await;
     }
+    if introspect.active(&token).await {
+        app.fail_with(
+            "4-signed-out",
+            "the idle sign-out left the token active at the server",
+        )
+        .await;
+    }
+    let notice = app.text("notice").await;
+    if notice != "Signed out." || !app.is_shown("notice").await {
+        app.fail_with(
+            "4-signed-out",
+            format!("the QR screen does not say it signed out at the server: {notice:?}"),
+        )
+        .await;
+    }
     app.quit().await;
+}
+
+/// The access token in the kiosk's token store (the 0600 file in its data dir).
+async fn held_token(home: &std::path::Path) -> String {
+    let path = home.join("data/dev.qrlogin.desktop/session.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if let Some(t) = v["session"]["token"].as_str() {
+                return t.to_string();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session in {}",
+            path.display()
+        );
+        tokio::time::sleep(qrlogin_e2e::POLL).await;
+    }
+}
+
+/// RFC 7662 introspection at the test server, as the kiosk's app (a public client).
+struct Introspect {
+    client: qrlogin_core::Client,
+    endpoints: qrlogin_core::oauth::Endpoints,
+}
+
+impl Introspect {
+    async fn new(server: &TestServer) -> Self {
+        let client = qrlogin_core::Client::new(qrlogin_core::ClientConfig::new(
+            server.base_url(),
+            qrlogin_core::DialectId::V2,
+            server.app_id(),
+        ))
+        .expect("a client for the test server");
+        let endpoints = qrlogin_core::oauth::discover(&client)
+            .await
+            .expect("the test server publishes its endpoints");
+        Self { client, endpoints }
+    }
+
+    async fn active(&self, token: &str) -> bool {
+        let v = qrlogin_core::oauth::introspect(
+            &self.client,
+            &self.endpoints,
+            &qrlogin_core::secret::Secret::new(token),
+        )
+        .await
+        .expect("introspection answers");
+        v["active"] == true
+    }
 }
