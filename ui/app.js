@@ -145,6 +145,14 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     await beginLogin(notice);
   }
 
+  /** A background refresh: the profile's "session expires" moves on. */
+  function onSessionRefreshed(payload) {
+    const expiresAt = Number(payload?.expiresAt);
+    if (view.state === 'profile' && Number.isFinite(expiresAt) && expiresAt > 0) {
+      update({ ...view, profile: { ...view.profile, expiresAt } });
+    }
+  }
+
   /** The server ended the session: back to the QR, saying so (also when it arrives mid-boot). */
   function onSessionEnded() {
     if (view.state === 'profile') beginLogin('sessionEnded');
@@ -276,8 +284,10 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   async function boot() {
     wire();
-    const ended = bridge.onSessionEnded ? bridge.onSessionEnded(onSessionEnded).catch(() => {}) : null;
-    await ended;
+    await Promise.all([
+      bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
+      bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
+    ]);
     try {
       applyInfo(await bridge.appInfo());
     } catch {

@@ -50,9 +50,18 @@ export async function signOut(reason = 'button') {
  * refresh, a revoked remembered session). Resolves to an unsubscribe function.
  */
 export async function onSessionEnded(callback) {
+  return listen('session-ended', callback);
+}
+
+/** Calls `callback({expiresAt})` after the shell refreshed the session in the background. */
+export async function onSessionRefreshed(callback) {
+  return listen('session-refreshed', callback);
+}
+
+async function listen(name, callback) {
   const tauri = globalThis.window?.__TAURI__ ?? globalThis.__TAURI__;
   if (!tauri?.event?.listen) return () => {};
-  return tauri.event.listen('session-ended', (e) => callback(e?.payload ?? {}));
+  return tauri.event.listen(name, (e) => callback(e?.payload ?? {}));
 }
 
 /** `{username, password}`; only the embedded demo server has them. */

@@ -21,9 +21,18 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 /// Sent to the window when the server ended the session (refused the refresh token, or the
 /// remembered session is no longer valid): the window goes back to the QR and says so.
 pub const SESSION_ENDED_EVENT: &str = "session-ended";
+/// Sent after a background refresh: the profile's "session expires" moves on.
+pub const SESSION_REFRESHED_EVENT: &str = "session-refreshed";
 
 /// The longest a sign-out waits for the server before answering "will be told later".
 const SIGN_OUT_WAIT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRefreshed {
+    /// The new access token's expiry, ms since the Unix epoch.
+    pub expires_at: Option<i64>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,7 +93,14 @@ pub fn keep<R: Runtime>(app: &AppHandle<R>, client: Arc<Client>, creds: Credenti
     let handle = app.clone();
     let keeper = SessionKeeper::start(client, creds, move |event| match event {
         KeeperEvent::Refreshed(c) => match persist::save_refreshed(&handle, &c) {
-            Ok(true) => {}
+            Ok(true) => {
+                let _ = handle.emit(
+                    SESSION_REFRESHED_EVENT,
+                    SessionRefreshed {
+                        expires_at: c.expires_at,
+                    },
+                );
+            }
             Ok(false) => tracing::info!("refreshed a session that was signed out meanwhile"),
             Err(e) => tracing::error!(error = %e, "could not store the refreshed session"),
         },

@@ -182,9 +182,20 @@ fn sign_out_revokes_at_the_server_and_refresh_keeps_sessions_alive() {
             })
             .await
             .unwrap();
+        let short = server
+            .add_app(NewApp {
+                name: "Short tokens".into(),
+                check_code: false,
+                // 62 s: the refresh is due when a minute is left, i.e. 2 s after each issue.
+                access_ttl_secs: Some(62),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         let running = serve(&server, "127.0.0.1:0".parse().unwrap()).await;
-        (server, running, creds)
+        (server, running, (creds, short))
     });
+    let (creds, short) = creds;
     let base_url = running.base_url().to_string();
     let addr: SocketAddr = base_url
         .trim_start_matches("http://")
@@ -402,6 +413,74 @@ fn sign_out_revokes_at_the_server_and_refresh_keeps_sessions_alive() {
     assert!(
         !introspect.active(&now.token),
         "the reuse ended the session at the server"
+    );
+    drop(app);
+
+    // ---- signed in: refreshed before expiry; a revocation elsewhere ends it here ----------------
+    let mut config = config.clone();
+    config.server.app_id = short.app_id.clone();
+    let introspect = Introspector::new(&base_url, &short.app_id);
+    let app = make_app(config);
+    let ended = Arc::new(Mutex::new(0usize));
+    let seen = ended.clone();
+    app.listen(SESSION_ENDED_EVENT, move |_| *seen.lock().unwrap() += 1);
+    let told = Arc::new(Mutex::new(Vec::<String>::new()));
+    let heard = told.clone();
+    app.listen(qrlogin_app::signed_in::SESSION_REFRESHED_EVENT, move |e| {
+        heard.lock().unwrap().push(e.payload().to_string())
+    });
+    let (first, _) = sign_in(&app);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let refreshed = loop {
+        let now = persist::load(app.handle()).expect("still signed in");
+        if now.refresh_token != first.refresh_token {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refresh before the access token expired"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        refreshed.expires_at > first.expires_at,
+        "the refreshed session lasts longer"
+    );
+    assert!(introspect.active(&refreshed.token));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while told.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the window was not told of the refresh"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let payload = told.lock().unwrap()[0].clone();
+    assert!(payload.contains("expiresAt"), "{payload}");
+    assert!(
+        !payload.contains(&refreshed.token)
+            && !payload.contains(refreshed.refresh_token.as_deref().unwrap())
+    );
+    // An administrator (or a sign-out elsewhere) ends the session: the next refresh is refused,
+    // the shell forgets the session and tells the window.
+    rt.block_on(oauth::revoke(
+        &introspect.client,
+        &introspect.endpoints,
+        &Secret::new(refreshed.token.clone()),
+        oauth::TokenKind::Access,
+    ))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while *ended.lock().unwrap() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the window was not told the session ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        persist::load(app.handle()).is_none(),
+        "the ended session is forgotten"
     );
 
     drop(app);

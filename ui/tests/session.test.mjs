@@ -89,6 +89,17 @@ test('a remembered session found ended at start shows the QR with the same notic
   assert.equal($('notice').textContent, 'Your session ended. Sign in again.');
 });
 
+test('a background refresh moves the profile\'s "session expires" on', async () => {
+  const { fake, $ } = await bootApp({ restore_session: { ...PROFILE, expiresAt: Date.UTC(2030, 0, 1, 10, 0) } });
+  const before = $('profile-expires').textContent;
+  fake.emit('session-refreshed', { expiresAt: Date.UTC(2030, 0, 1, 11, 0) });
+  await settle();
+  assert.notEqual($('profile-expires').textContent, before);
+  fake.emit('session-refreshed', { expiresAt: 'soon' });
+  await settle();
+  assert.ok($('profile-expires').textContent.length > 0, 'a bad payload changes nothing');
+});
+
 test('the notice is never HTML: it is one of our own sentences', async () => {
   const { $ } = await signOutWith('<img src=x onerror=alert(1)>');
   assert.ok(!isShown($('notice')), 'an unknown outcome shows nothing');
