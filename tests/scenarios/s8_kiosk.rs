@@ -52,8 +52,8 @@ async fn s8_kiosk_idle_sign_out() {
     );
 
     let used = super::sign_in_from_phone(&app, "2", &frank).await;
-    let token = held_token(home.path()).await;
-    let introspect = Introspect::new(&server).await;
+    let token = super::held_token(home.path()).await;
+    let introspect = super::Introspect::new(&server).await;
     if !introspect.active(&token).await {
         app.fail_with(
             "2-3-profile",
@@ -130,56 +130,4 @@ async fn s8_kiosk_idle_sign_out() {
         .await;
     }
     app.quit().await;
-}
-
-/// The access token in the kiosk's token store (the 0600 file in its data dir).
-async fn held_token(home: &std::path::Path) -> String {
-    let path = home.join("data/dev.qrlogin.desktop/session.json");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            if let Some(t) = v["session"]["token"].as_str() {
-                return t.to_string();
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no session in {}",
-            path.display()
-        );
-        tokio::time::sleep(qrlogin_e2e::POLL).await;
-    }
-}
-
-/// RFC 7662 introspection at the test server, as the kiosk's app (a public client).
-struct Introspect {
-    client: qrlogin_core::Client,
-    endpoints: qrlogin_core::oauth::Endpoints,
-}
-
-impl Introspect {
-    async fn new(server: &TestServer) -> Self {
-        let client = qrlogin_core::Client::new(qrlogin_core::ClientConfig::new(
-            server.base_url(),
-            qrlogin_core::DialectId::V2,
-            server.app_id(),
-        ))
-        .expect("a client for the test server");
-        let endpoints = qrlogin_core::oauth::discover(&client)
-            .await
-            .expect("the test server publishes its endpoints");
-        Self { client, endpoints }
-    }
-
-    async fn active(&self, token: &str) -> bool {
-        let v = qrlogin_core::oauth::introspect(
-            &self.client,
-            &self.endpoints,
-            &qrlogin_core::secret::Secret::new(token),
-        )
-        .await
-        .expect("introspection answers");
-        v["active"] == true
-    }
 }
