@@ -145,6 +145,11 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     await beginLogin(notice);
   }
 
+  /** The server was told of a sign-out it missed: the notice says it is done now. */
+  function onRevocationDelivered() {
+    if (view.notice === 'signedOutPending') update({ ...view, notice: 'signedOut' });
+  }
+
   /** A background refresh: the profile's "session expires" moves on. */
   function onSessionRefreshed(payload) {
     const expiresAt = Number(payload?.expiresAt);
@@ -287,6 +292,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     await Promise.all([
       bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
       bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
+      bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
     ]);
     try {
       applyInfo(await bridge.appInfo());

@@ -53,6 +53,11 @@ export async function onSessionEnded(callback) {
   return listen('session-ended', callback);
 }
 
+/** Calls `callback()` when a sign-out queued while the server was unreachable reached it. */
+export async function onRevocationDelivered(callback) {
+  return listen('revocation-delivered', callback);
+}
+
 /** Calls `callback({expiresAt})` after the shell refreshed the session in the background. */
 export async function onSessionRefreshed(callback) {
   return listen('session-refreshed', callback);

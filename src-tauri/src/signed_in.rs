@@ -21,6 +21,9 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 /// Sent to the window when the server ended the session (refused the refresh token, or the
 /// remembered session is no longer valid): the window goes back to the QR and says so.
 pub const SESSION_ENDED_EVENT: &str = "session-ended";
+/// Sent when the background retry delivered a queued revocation: "the server will be told"
+/// has happened.
+pub const REVOCATION_DELIVERED_EVENT: &str = "revocation-delivered";
 /// Sent after a background refresh: the profile's "session expires" moves on.
 pub const SESSION_REFRESHED_EVENT: &str = "session-refreshed";
 
@@ -283,6 +286,9 @@ fn spawn_retry_after<R: Runtime>(app: &AppHandle<R>, first: Duration) {
             };
             let current = current(&state).await;
             let outcomes = revocation_queue::drain(&store, current.as_ref(), now_ms()).await;
+            if outcomes.values().any(|o| *o == Outcome::Revoked) {
+                let _ = handle.emit(REVOCATION_DELIVERED_EVENT, ());
+            }
             if !outcomes.values().any(|o| *o == Outcome::Pending) {
                 break;
             }

@@ -1,7 +1,8 @@
 //! Scenario 10: Sign out while the server is down → the window returns to the sign-in screen at
 //! once and says "signed out on this computer; the server will be told when it can be reached";
 //! the server comes back → the running app delivers the queued revocation by itself and the token
-//! the window held is dead at the server (introspection says `active: false`).
+//! the window held is dead at the server (introspection says `active: false`), and the notice
+//! then says "Signed out.".
 
 use std::time::{Duration, Instant};
 
@@ -75,5 +76,13 @@ async fn s10_sign_out_with_the_server_down() {
         &sc,
         "the queued revocation reached the server once it was back",
     );
+    app.wait_text(
+        "4-told",
+        "notice",
+        "\"Signed out.\" once the server was told",
+        |t| t == "Signed out.",
+    )
+    .await;
+    app.screenshot("4-told").await;
     app.quit().await;
 }

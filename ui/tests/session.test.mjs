@@ -33,6 +33,13 @@ test('Sign out with the server unreachable says it was signed out here and the s
     'Signed out on this computer; the server will be told when it can be reached.');
 });
 
+test('the pending notice turns into "Signed out." once the server was told', async () => {
+  const { fake, $ } = await signOutWith('pending');
+  fake.emit('revocation-delivered', null);
+  await settle();
+  assert.equal($('notice').textContent, 'Signed out.');
+});
+
 test('Sign out at a server without revocation says so', async () => {
   const { $ } = await signOutWith('localOnly');
   assert.match($('notice').textContent, /^Signed out on this computer \(this server cannot end sessions remotely\)/);
