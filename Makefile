@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all deps run build test lint fmt test-core test-server test-app test-ui test-e2e \
+.PHONY: all deps run build test lint fmt test-core test-server test-app test-ui test-a11y test-e2e \
         bench bundle bundle-test clean
 
 all: build
@@ -21,7 +21,7 @@ build: deps
 	$(CARGO) build --workspace
 
 ## test: every tier of DESIGN.md, cheapest first so a cheap failure stops the run early
-test: deps lint test-core test-server test-app test-ui test-e2e
+test: deps lint test-core test-server test-app test-ui test-a11y test-e2e
 	@if [[ "$${QRLOGIN_BUNDLE_TEST:-0}" == 1 ]]; then $(MAKE) --no-print-directory bundle-test; fi
 	@echo "make test: all tiers passed"
 
@@ -44,6 +44,12 @@ test-app:
 
 test-ui:
 	node --test ui/tests/
+
+## test-a11y: axe-core in Chromium over every preview state and every screen of the phone page
+## (served by the real qrlogin-server); keyboard, focus and contrast checks. About a minute.
+test-a11y:
+	$(CARGO) build -p qrlogin-server
+	node --test --test-concurrency=1 ui/a11y/
 
 test-e2e:
 	@scripts/e2e.sh

@@ -40,12 +40,12 @@ mkdir -p "$results" "$logs"
 rm -f "$results"/*.json
 
 if ((QUICK)); then
-  LOGINS=12; CONC=4; WAITERS=500; REQUESTS=5000; CONNS=16; SAMPLES=2; IDLE=10
+  LOGINS=12; CONC=4; WAITERS=500; REQUESTS=5000; CONNS=16; SAMPLES=2; IDLE=10; CLIENTS=10000
   export QRLOGIN_BENCH_QUICK=1
 else
   LOGINS=${BENCH_LOGINS:-100}; CONC=${BENCH_CONCURRENCY:-10}; WAITERS=${BENCH_WAITERS:-10000}
   REQUESTS=${BENCH_REQUESTS:-50000}; CONNS=${BENCH_CONNS:-32}; SAMPLES=${BENCH_SAMPLES:-12}
-  IDLE=${BENCH_IDLE_SECS:-60}
+  IDLE=${BENCH_IDLE_SECS:-60}; CLIENTS=${BENCH_LIMITER_CLIENTS:-100000}
 fi
 
 # 10 000 waiters need 10 000 sockets in the server and as many in the load process.
@@ -92,6 +92,9 @@ step approval "$driver" approval --logins "$LOGINS" --concurrency "$CONC" --out 
 
 say "row 6: server capacity ($WAITERS waiters, $REQUESTS requests x 3 rounds over $CONNS connections)"
 step capacity "$driver" capacity --waiters "$WAITERS" --requests "$REQUESTS" --conns "$CONNS" --out "$results/capacity.json"
+
+say "row 8: rate limiter, $CLIENTS distinct clients (governor vs the old hand-written one)"
+step limiter "$driver" limiter --clients "$CLIENTS" --threads 2 --budget-secs 60 --out "$results/limiter.json"
 
 say "rows 2-4: the real app vs the hello-world ($SAMPLES launches each, ${IDLE} s idle)"
 step app xvfb-run -a -s "-screen 0 1280x1024x24" dbus-run-session -- \
@@ -221,6 +224,16 @@ if sz:
     a, h = sz["app_deb_bytes"] / 1e6, sz["hello_deb_bytes"] / 1e6
     rows.append(("7 Installer size (.deb)", f"{f(a, 2)} MB", f"hello-world .deb {f(h, 2)} MB", ratio(a, h),
                  "< 10 MB", met(a < 10)))
+lim = load("limiter.json")
+if lim:
+    o, h = lim["ours"], lim["old"]
+    def lrow(r):
+        done = "" if r["completed"] else f", stopped at the time budget after {r['checks']} of {2 * lim['clients']} checks"
+        return f"{f(r['checks_per_sec'], 0)} checks/s, p99 {f(r['latency_us']['p99'], 2)} µs{done}"
+    rows.append((f"8 Rate limiter, {lim['clients']} distinct clients (each checked twice, 2 threads)",
+                 "governor (keyed) " + lrow(o), "old hand-written limiter " + lrow(h),
+                 ratio(o["checks_per_sec"], h["checks_per_sec"], 0) + " checks/s",
+                 "no global scan: p99 flat as clients grow", "—"))
 
 head = ("Row", "Ours", "Compared with", "Ratio", "Goal", "Met")
 lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -231,6 +244,7 @@ notes = []
 if ap: notes.append(f"- Row 1 setup: {ap['setup']}; {ap['concurrency_per_mode']} logins in flight per mode, the three modes at the same time. Errors: " + ", ".join(f"{k} {v['errors']}" for k, v in ap['modes'].items()) + ".")
 if app: notes.append(f"- Rows 2-4 setup: {app['setup']}. Errors: {len(app['errors'])}" + (f" (first: {app['errors'][0][:200]})" if app['errors'] else "") + ".")
 if cap: notes.append(f"- Row 6 setup: {cap['setup']}.")
+if lim: notes.append(f"- Row 8 setup: {lim['setup']}.")
 text = f"""# qrlogin benchmarks
 
 Machine:

@@ -124,8 +124,8 @@ ok "kiosk autostart shipped, off by default; example config in /usr/share/qrlogi
 dpkg-query -W -f='${Conffiles}\n' qrlogin-server | grep -q '/etc/qrlogin/server.env' || fail "server.env is not a conffile"
 getent passwd qrlogin >/dev/null || fail "postinst did not create the qrlogin user"
 [[ $(getent passwd qrlogin | cut -d: -f3) -lt 1000 ]] || fail "qrlogin is not a system user"
-[[ $(stat -c %U:%G:%a /var/lib/qrlogin) == qrlogin:qrlogin:750 ]] || fail "/var/lib/qrlogin is $(stat -c %U:%G:%a /var/lib/qrlogin), want qrlogin:qrlogin:750"
-ok "server: unit, conffile, system user qrlogin, /var/lib/qrlogin 0750"
+[[ $(stat -c %U:%G:%a /var/lib/qrlogin) == qrlogin:qrlogin:700 ]] || fail "/var/lib/qrlogin is $(stat -c %U:%G:%a /var/lib/qrlogin), want qrlogin:qrlogin:700"
+ok "server: unit, conffile, system user qrlogin, /var/lib/qrlogin 0700"
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/qrlogin-server.service >"$logs/unit-verify.log" 2>&1 ||
     { cat "$logs/unit-verify.log" >&2; fail "systemd-analyze verify qrlogin-server.service"; }

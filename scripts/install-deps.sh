@@ -16,11 +16,19 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # --- system packages -------------------------------------------------------------------------
 # Build: WebKitGTK 4.1 and GTK 3 headers (tauri 2), a C toolchain, pkg-config.
 # Run/test: Xvfb (headless display), WebKitWebDriver (end-to-end), a D-Bus session bus, fonts
-# with CJK glyphs (zh-CN tips), xauth for xvfb-run. Tokens: libdbus (the keyring crate's Secret
-# Service client) and gnome-keyring, the Secret Service the keyring test runs on its own bus.
+# with CJK glyphs (zh-CN tips), xauth for xvfb-run, Chromium (the accessibility tier drives it
+# headless through the npm playwright-core; Ubuntu names the package chromium-browser). Tokens:
+# libdbus (the keyring crate's Secret Service client) and gnome-keyring, the Secret Service the
+# keyring test runs on its own bus.
 apt_pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev
           webkit2gtk-driver xvfb xauth dbus dbus-x11 fonts-noto-cjk fonts-dejavu-core
           ca-certificates curl libdbus-1-dev gnome-keyring)
+if command -v apt-cache >/dev/null 2>&1 && ! apt-cache show chromium >/dev/null 2>&1 \
+   && apt-cache show chromium-browser >/dev/null 2>&1; then
+  apt_pkgs+=(chromium-browser)
+else
+  apt_pkgs+=(chromium)
+fi
 ((want_bundle)) && apt_pkgs+=(rpm dpkg-dev fakeroot)
 
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -65,12 +73,14 @@ if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x $HOME/.cargo/bin/tauri-d
   cargo install tauri-driver --locked --quiet
 fi
 
-# --- npm: the Tauri CLI (prebuilt binary from the registry) and the UI test tools -------------
+# --- npm: the Tauri CLI (prebuilt binary from the registry) and the UI test tools (jsdom, axe-core,
+# playwright-core without its browser downloads: it drives the system Chromium) ---------------
 if ! command -v npm >/dev/null 2>&1; then
   echo "npm not found: install Node.js 18+ and npm, then run make again" >&2
   exit 1
 fi
-if [[ ! -d node_modules/@tauri-apps/cli || package-lock.json -nt node_modules/.package-lock.json ]]; then
+if [[ ! -d node_modules/@tauri-apps/cli || ! -d node_modules/axe-core || ! -d node_modules/playwright-core \
+      || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing npm packages from package-lock.json"
   # npm 11's `npm ci` insists on lock entries for every platform's optional CLI binary, which a
   # lock written on one platform can lack; `npm install` honours the same pinned versions.

@@ -21,7 +21,8 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   let info = null;
   let loginSeq = 0; // events from an older channel (a restarted login) are ignored
   let tick = null;
-  const kiosk = { enabled: false, idleMs: 0, warnMs: 0, idleTimer: null, warnTimer: null, deadline: 0 };
+  const kiosk = { enabled: false, idleMs: 0, warnMs: 0, idleTimer: null, warnTimer: null, deadline: 0,
+    returnFocus: null };
 
   // One-shot timers, remembered so dispose() can cancel them.
   const pending = new Set();
@@ -96,7 +97,17 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     clearTimeout(kiosk.idleTimer);
     clearInterval(kiosk.warnTimer);
     kiosk.idleTimer = kiosk.warnTimer = null;
+    const wasShown = !$('kiosk-warning').hidden;
     $('kiosk-warning').hidden = true;
+    if (wasShown) giveFocusBack();
+  }
+
+  /** The warning closed: focus returns where it was, if that is still on screen. */
+  function giveFocusBack() {
+    const back = kiosk.returnFocus;
+    kiosk.returnFocus = null;
+    if (back?.isConnected && !back.closest('[hidden]')) back.focus();
+    else if (view.state === 'profile') $('profile-nickname').focus();
   }
 
   /** Any activity while signed in: hide the warning and start the idle period again. */
@@ -108,10 +119,12 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   function showKioskWarning() {
     kiosk.deadline = Date.now() + kiosk.warnMs;
-    $('kiosk-warning').hidden = false;
-    $('status').textContent = t(view.lang, 'kioskWarning', { n: Math.ceil(kiosk.warnMs / 1000) });
+    kiosk.returnFocus = doc.activeElement === doc.body ? null : doc.activeElement;
     kiosk.warnTimer = setInterval(updateKioskCountdown, 1000);
-    updateKioskCountdown();
+    updateKioskCountdown(); // the sentence first: it is the dialog's name, read when focus lands
+    $('kiosk-warning').hidden = false;
+    // An alert dialog announces itself when it takes focus (once); the seconds then tick silently.
+    $('kiosk-dialog').focus();
   }
 
   function updateKioskCountdown() {

@@ -53,7 +53,7 @@ install -D -m 0755 %{_sourcedir}/qrlogin-server %{buildroot}/usr/bin/qrlogin-ser
 install -D -m 0644 %{_sourcedir}/qrlogin-server.service %{buildroot}/usr/lib/systemd/system/qrlogin-server.service
 install -D -m 0644 %{_sourcedir}/server.env %{buildroot}/etc/qrlogin/server.env
 install -D -m 0644 %{_sourcedir}/copyright %{buildroot}/usr/share/licenses/qrlogin-server/copyright
-install -d -m 0750 %{buildroot}/var/lib/qrlogin
+install -d -m 0700 %{buildroot}/var/lib/qrlogin
 
 %pre
 getent group qrlogin >/dev/null || groupadd -r qrlogin
@@ -83,7 +83,7 @@ fi
 /usr/lib/systemd/system/qrlogin-server.service
 %dir /etc/qrlogin
 %config(noreplace) /etc/qrlogin/server.env
-%dir %attr(0750, qrlogin, qrlogin) /var/lib/qrlogin
+%dir %attr(0700, qrlogin, qrlogin) /var/lib/qrlogin
 EOF
 
 rpmbuild --quiet -bb --define "_topdir $top" --define '_build_id_links none' \

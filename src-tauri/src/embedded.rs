@@ -95,6 +95,7 @@ async fn serve(server: &Server, lan: bool, port: u16) -> Result<RunningServer, A
             listen: SocketAddr::new(ip, port),
             public_url: None,
             rate_limits: RateLimits::default(),
+            ..Default::default()
         })
         .await
         .map_err(|e| AppError::Server(e.to_string()))

@@ -104,6 +104,7 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 public_url: None,
                 rate_limits: RateLimits::unlimited(),
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -77,6 +77,7 @@ async fn serve(server: &Server, listen: SocketAddr) -> RunningServer {
             listen,
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            ..Default::default()
         })
         .await
         .unwrap()

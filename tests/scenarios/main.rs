@@ -5,7 +5,8 @@
 //! signs in and approves over HTTP, and asserts what the window shows next, by text and by pixels.
 //! Evidence: `target/e2e/<scenario>-<step>.png` and `target/e2e/<scenario>-driver.log`.
 
-mod s10_offline_sign_out;
+mod s10_flaky_proxy;
+mod s11_offline_sign_out;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;

@@ -64,6 +64,7 @@ impl TestServer {
                 listen: "127.0.0.1:0".parse().expect("an address"),
                 public_url: None,
                 rate_limits: RateLimits::unlimited(),
+                ..Default::default()
             })
             .await
             .expect("serve on 127.0.0.1");
@@ -131,6 +132,7 @@ impl TestServer {
                     listen: self.addr,
                     public_url: None,
                     rate_limits: RateLimits::unlimited(),
+                    ..Default::default()
                 })
                 .await
             {

@@ -79,11 +79,15 @@ const SCENARIOS = {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// For the accessibility tier (ui/a11y/): which states exist, and when this one is on screen.
+window.__previewScenarios = Object.keys(SCENARIOS);
+
 async function replay(channel) {
   for (const step of SCENARIOS[scenario] ?? SCENARIOS.waiting) {
     if (step === 'wait') await sleep(1500);
     else channel.onmessage(step);
   }
+  document.documentElement.dataset.replayed = scenario;
 }
 
 function installFakeTauri() {

@@ -153,6 +153,7 @@ pub async fn run(p: Params) -> Result<Value, String> {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())?;

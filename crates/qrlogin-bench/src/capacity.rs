@@ -34,6 +34,8 @@ pub async fn serve_ours(dir: String) -> Result<(), String> {
             listen: "127.0.0.1:0".parse().unwrap(),
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            edge: qrlogin_server::EdgeLimits::for_load_tests(),
+            ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())?;

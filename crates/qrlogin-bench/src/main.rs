@@ -4,12 +4,14 @@
 //!
 //!     qrlogin-bench approval [--logins 100] [--concurrency 10] [--deadline-secs 300] --out F
 //!     qrlogin-bench capacity [--waiters 10000] [--requests 50000] [--conns 32] --out F
+//!     qrlogin-bench limiter [--clients 100000] [--threads 2] [--budget-secs 60] --out F
 //!     qrlogin-bench app --app target/release/qrlogin --hello <hello> [--samples 10] [--idle-secs 60] --work D --out F
 //!     qrlogin-bench serve-ours <data dir> | serve-hello      (children of `capacity`)
 
 mod app;
 mod approval;
 mod capacity;
+mod limiter;
 mod util;
 
 use std::path::PathBuf;
@@ -48,6 +50,14 @@ async fn main() {
             })
             .await
         }
+        "limiter" => {
+            limiter::run(limiter::Params {
+                clients: arg(&args, "--clients", 100_000),
+                threads: arg(&args, "--threads", 2),
+                budget: Duration::from_secs(arg(&args, "--budget-secs", 60)),
+            })
+            .await
+        }
         "app" => {
             app::run(app::Params {
                 app: PathBuf::from(arg_str(&args, "--app", "target/release/qrlogin")),
@@ -60,7 +70,7 @@ async fn main() {
         }
         _ => {
             eprintln!(
-                "usage: qrlogin-bench approval|capacity|app [options] --out FILE (see src/main.rs)"
+                "usage: qrlogin-bench approval|capacity|limiter|app [options] --out FILE (see src/main.rs)"
             );
             std::process::exit(2);
         }

@@ -98,12 +98,7 @@ pub async fn discover(client: &Client) -> Result<Endpoints, CoreError> {
                 }
             }
             429 => return Err(CoreError::RateLimited { retry_after: None }),
-            500..=599 => {
-                return Err(CoreError::Http {
-                    status: reply.status,
-                    message: crate::dialect::preview_body(&reply.body),
-                })
-            }
+            500..=599 => return Err(bad_reply(&reply)),
             _ => {}
         }
     }
@@ -261,10 +256,7 @@ fn client_auth(client: &Client) -> Vec<(&'static str, String)> {
 /// "try later"; `invalid_grant` ends the session; the rest is final.
 fn refusal(reply: &http::HttpReply) -> OAuthError {
     if reply.status == 429 || reply.status >= 500 {
-        return OAuthError::Unreachable(CoreError::Http {
-            status: reply.status,
-            message: crate::dialect::preview_body(&reply.body),
-        });
+        return OAuthError::Unreachable(bad_reply(reply));
     }
     let doc = json_object(&reply.body);
     let field = |k: &str| {
@@ -284,6 +276,15 @@ fn refusal(reply: &http::HttpReply) -> OAuthError {
         OAuthError::SessionEnded(text)
     } else {
         OAuthError::Refused(text)
+    }
+}
+
+/// A 5xx or 429 as the engine's error: its size and shape, never its text.
+fn bad_reply(reply: &http::HttpReply) -> CoreError {
+    CoreError::BadReply {
+        status: reply.status,
+        len: reply.body.len(),
+        shape: crate::failure::shape_of(&reply.body),
     }
 }
 

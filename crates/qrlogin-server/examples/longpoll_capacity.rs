@@ -157,6 +157,8 @@ async fn serve_child(dir: String) -> Result<(), Box<dyn std::error::Error>> {
             listen: "127.0.0.1:0".parse()?,
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            edge: qrlogin_server::EdgeLimits::for_load_tests(),
+            ..Default::default()
         })
         .await?;
     println!("{}", running.base_url());

@@ -432,6 +432,8 @@ async fn serve_child(target: &str) -> Result<(), BoxError> {
             listen: "127.0.0.1:0".parse()?,
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            edge: qrlogin_server::EdgeLimits::for_load_tests(),
+            ..Default::default()
         })
         .await?;
     println!("{}", running.base_url());

@@ -10,7 +10,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::{Error, NewApp, NewUser, OpenOptions, QrPayload, RateLimits, ServeOptions, Server};
+use crate::{
+    EdgeLimits, Error, NewApp, NewUser, OpenOptions, QrPayload, RateLimits, ServeOptions, Server,
+    TrustedProxies,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -200,6 +203,34 @@ pub struct ServeArgs {
     /// Turn the per-IP rate limits off (benchmarks on one machine).
     #[arg(long)]
     pub no_rate_limits: bool,
+    /// A reverse proxy (CIDR or address) whose X-Forwarded-For / Forwarded header names the
+    /// client; repeat for several. From any other peer those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "QRLOGIN_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<ProxyArg>,
+    /// Open connections at once; more are closed when accepted (lowered to fit the open-file
+    /// limit).
+    #[arg(long, value_name = "N", default_value_t = EdgeLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Long-polls held at once per client address (IPv6: per /64); more get 429 at once.
+    #[arg(long, value_name = "N", default_value_t = EdgeLimits::default().long_polls_per_client)]
+    pub long_polls_per_client: usize,
+}
+
+/// One `--trusted-proxy` value; empty (`QRLOGIN_TRUSTED_PROXIES=` in server.env) is none.
+#[derive(Debug, Clone)]
+pub struct ProxyArg(Option<ipnet::IpNet>);
+
+fn parse_trusted_proxy(s: &str) -> Result<ProxyArg, String> {
+    if s.trim().is_empty() {
+        return Ok(ProxyArg(None));
+    }
+    crate::client_addr::parse_net(s).map(|n| ProxyArg(Some(n)))
 }
 
 /// Parses the process arguments and runs; the binary's `main` is just this.
@@ -470,11 +501,21 @@ async fn serve(server: &Server, args: ServeArgs) -> Result<(), Error> {
     } else {
         RateLimits::default()
     };
+    let mut trusted_proxies = TrustedProxies::none();
+    for net in args.trusted_proxies.into_iter().filter_map(|p| p.0) {
+        trusted_proxies.push(net);
+    }
     let running = server
         .serve(ServeOptions {
             listen: args.listen,
             public_url: args.public_url,
             rate_limits,
+            trusted_proxies,
+            edge: EdgeLimits {
+                max_connections: args.max_connections,
+                long_polls_per_client: args.long_polls_per_client,
+                ..EdgeLimits::default()
+            },
         })
         .await?;
     println!("qrlogin-server listening on {}", running.base_url());

@@ -9,7 +9,7 @@
 //! let app = server.add_app(NewApp { name: "Desktop".into(), ..Default::default() }).await?;
 //! server.add_user(NewUser { username: "alice".into(), password: "pw".into(), ..Default::default() }).await?;
 //! let running = server
-//!     .serve(ServeOptions { listen: "127.0.0.1:0".parse().expect("addr"), public_url: None, rate_limits: RateLimits::default() })
+//!     .serve(ServeOptions { listen: "127.0.0.1:0".parse().expect("addr"), rate_limits: RateLimits::default(), ..Default::default() })
 //!     .await?;
 //! println!("{} serves app {}", running.base_url(), app.app_id);
 //! running.shutdown().await;
@@ -18,11 +18,14 @@
 
 mod approval;
 pub mod cli;
+pub mod client_addr;
+mod conn;
 mod errors;
 mod gen;
 mod history;
 mod i18n;
 mod ids;
+mod limits;
 pub mod longpoll;
 mod media;
 mod model;
@@ -32,6 +35,7 @@ mod routes;
 mod server;
 mod service;
 mod sessions;
+mod signin_guard;
 pub mod store;
 mod tokens;
 mod web;
@@ -39,10 +43,12 @@ mod web;
 #[cfg(feature = "phone-client")]
 pub mod phone;
 
+pub use client_addr::{ClientAddr, TrustedProxies};
 pub use errors::{ApiError, Error};
 pub use history::{LoginRecord, HISTORY_KEEP};
+pub use limits::EdgeLimits;
 pub use model::{App, QrPayload};
-pub use ratelimit::RateLimits;
+pub use ratelimit::{Kind as LimitKind, Limiter, RateLimits};
 pub use server::{
     redact_url, AppCredentials, NewApp, NewUser, OpenOptions, RunningServer, ServeOptions, Server,
     UserInfo, DB_FILE, SWEEP_EVERY, SWEEP_KEEP,

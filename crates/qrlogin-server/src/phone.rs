@@ -86,8 +86,11 @@ pub struct ApprovalPage {
     pub lang: String,
     /// The raw HTML, for assertions on what else the page shows.
     pub html: String,
+    /// The warning shown before Confirm when the phone's network differs from the computer's.
+    pub network_warning: Option<String>,
     action_url: String,
     sign_in_url: Option<String>,
+    sign_out_url: Option<String>,
 }
 
 /// A phone browser with its own cookie jar.
@@ -114,6 +117,38 @@ impl Phone {
             client,
             accept_language: None,
         }
+    }
+
+    /// A phone reaching the server through a proxy that names it in `X-Forwarded-For` (for
+    /// tests of `--trusted-proxy`).
+    pub fn forwarded_for(ip: &str) -> Phone {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Ok(v) = reqwest::header::HeaderValue::from_str(ip) {
+            headers.insert("x-forwarded-for", v);
+        }
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Phone {
+            client,
+            accept_language: None,
+        }
+    }
+
+    /// Taps "Sign out" on an approval page; returns the page it lands on (the sign-in form).
+    pub async fn sign_out(&self, page: &ApprovalPage) -> Result<ApprovalPage, PhoneError> {
+        let target = page
+            .sign_out_url
+            .as_deref()
+            .ok_or(PhoneError::WrongState(page.state))?;
+        let rb = self
+            .client
+            .post(target)
+            .form(&[("csrf", page.csrf_token.as_str())]);
+        page_from(rb.send().await?).await
     }
 
     /// A phone whose browser asks for this language (`Accept-Language`), e.g. `"en-US,en;q=0.9"`.
@@ -282,9 +317,15 @@ fn parse_page(url: &url::Url, status: u16, html: String) -> Result<ApprovalPage,
     let action_url = attr(main_tag, "data-action-url")
         .and_then(|h| resolve(&h))
         .unwrap_or_default();
-    let sign_in_url = tag_after(&html, "<form method=\"post\"")
-        .and_then(|t| attr(t, "action"))
-        .and_then(|h| resolve(&h));
+    let form_url = |id: &str| {
+        html.match_indices("<form method=\"post\"")
+            .filter_map(|(i, _)| tag_after(&html[i..], "<form"))
+            .find(|t| attr(t, "id").as_deref() == Some(id))
+            .and_then(|t| attr(t, "action"))
+            .and_then(|h| resolve(&h))
+    };
+    let sign_in_url = form_url("signin");
+    let sign_out_url = form_url("signout");
     let csrf_token = tag_after(&html, "<meta name=\"csrf-token\"")
         .and_then(|t| attr(t, "content"))
         .unwrap_or_default();
@@ -319,9 +360,11 @@ fn parse_page(url: &url::Url, status: u16, html: String) -> Result<ApprovalPage,
         check_code_choices,
         csrf_token,
         lang,
+        network_warning: field(&html, "network-warning"),
         html,
         action_url,
         sign_in_url,
+        sign_out_url,
     })
 }
 

@@ -1,14 +1,18 @@
-//! Per-IP token buckets for the endpoints worth guessing at (sign-in, generate, poll, exchange),
-//! so that trying passwords, ids or tickets is slow. Over the limit: HTTP 429 with `Retry-After`.
+//! Per-client token buckets for the endpoints worth guessing at (sign-in, generate, poll,
+//! exchange), so that trying passwords, ids or tickets is slow. Over the limit: HTTP 429 with
+//! `Retry-After`. One keyed `governor` limiter per kind: each kind is judged by its own quota,
+//! and a check costs one sharded map lookup however many clients there are.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::errors::ApiError;
 
-/// Requests per minute per client IP, by kind; `None` means unlimited. The bucket holds a
+/// Requests per minute per client address, by kind; `None` means unlimited. The bucket holds a
 /// minute's worth, so short bursts pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
@@ -45,6 +49,7 @@ impl RateLimits {
     }
 }
 
+/// What a request is doing, for its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     SignIn,
@@ -53,73 +58,84 @@ pub enum Kind {
     Exchange,
 }
 
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
+/// The limiter of one server: a keyed `governor` limiter per limited kind.
 pub struct Limiter {
-    limits: RateLimits,
-    buckets: Mutex<HashMap<(Kind, IpAddr), Bucket>>,
+    signin: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    generate: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    poll: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    exchange: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    checks: AtomicU64,
 }
 
-/// Buckets kept before full ones are dropped; bounds memory under a spray of addresses.
-const MAX_BUCKETS: usize = 50_000;
+/// Every this many checks, buckets that are full again are dropped (`retain_recent`), so a
+/// spray of addresses costs memory only for as long as their buckets take to refill.
+const RETAIN_EVERY: u64 = 1 << 16;
 
 impl Limiter {
     pub fn new(limits: RateLimits) -> Self {
-        Limiter {
-            limits,
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn per_minute(&self, kind: Kind) -> Option<u32> {
-        match kind {
-            Kind::SignIn => self.limits.signin_per_minute,
-            Kind::Generate => self.limits.generate_per_minute,
-            Kind::Poll => self.limits.poll_per_minute,
-            Kind::Exchange => self.limits.exchange_per_minute,
-        }
-    }
-
-    /// Takes one token for `ip`, or says how many seconds until one is there.
-    pub fn check(&self, kind: Kind, ip: IpAddr) -> Result<(), ApiError> {
-        let Some(per_minute) = self.per_minute(kind) else {
-            return Ok(());
-        };
-        let capacity = f64::from(per_minute.max(1));
-        let refill_per_sec = capacity / 60.0;
-        let now = Instant::now();
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return Ok(());
-        };
-        if buckets.len() >= MAX_BUCKETS {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.last).as_secs_f64() * refill_per_sec < capacity
-            });
-        }
-        let bucket = buckets.entry((kind, network_of(ip))).or_insert(Bucket {
-            tokens: capacity,
-            last: now,
-        });
-        let elapsed = now.duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * refill_per_sec).min(capacity);
-        bucket.last = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - bucket.tokens) / refill_per_sec).ceil().max(1.0);
-            Err(ApiError::RateLimited {
-                retry_after_secs: wait as u64,
+        let keyed = |per_minute: Option<u32>| {
+            per_minute.map(|n| {
+                let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+                RateLimiter::keyed(Quota::per_minute(n))
             })
+        };
+        Limiter {
+            signin: keyed(limits.signin_per_minute),
+            generate: keyed(limits.generate_per_minute),
+            poll: keyed(limits.poll_per_minute),
+            exchange: keyed(limits.exchange_per_minute),
+            checks: AtomicU64::new(0),
         }
+    }
+
+    fn of(&self, kind: Kind) -> Option<&DefaultKeyedRateLimiter<IpAddr>> {
+        match kind {
+            Kind::SignIn => self.signin.as_ref(),
+            Kind::Generate => self.generate.as_ref(),
+            Kind::Poll => self.poll.as_ref(),
+            Kind::Exchange => self.exchange.as_ref(),
+        }
+    }
+
+    /// Takes one token for the client at `ip`, or says how many seconds until one is there.
+    pub fn check(&self, kind: Kind, ip: IpAddr) -> Result<(), ApiError> {
+        let Some(limiter) = self.of(kind) else {
+            return Ok(());
+        };
+        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
+            self.forget_idle();
+        }
+        limiter.check_key(&network_of(ip)).map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            }
+        })
+    }
+
+    /// Drops the state of clients whose buckets are full again (they are as if never seen).
+    pub fn forget_idle(&self) {
+        for l in [&self.signin, &self.generate, &self.poll, &self.exchange]
+            .into_iter()
+            .flatten()
+        {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    /// Clients with state, over all kinds (for tests and benchmarks).
+    pub fn tracked(&self) -> usize {
+        [&self.signin, &self.generate, &self.poll, &self.exchange]
+            .into_iter()
+            .flatten()
+            .map(|l| l.len())
+            .sum()
     }
 }
 
 /// IPv6 clients are counted per /64: one host usually owns the whole prefix.
-fn network_of(ip: IpAddr) -> IpAddr {
+pub(crate) fn network_of(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {
@@ -156,6 +172,24 @@ mod tests {
             "limit is per IP"
         );
         assert!(limiter.check(Kind::Poll, ip).is_ok(), "unlimited kind");
+    }
+
+    #[test]
+    fn each_kind_is_judged_by_its_own_quota() {
+        // The old limiter judged every bucket by the capacity of the kind being checked.
+        let limiter = Limiter::new(RateLimits {
+            signin_per_minute: Some(2),
+            poll_per_minute: Some(100),
+            ..RateLimits::unlimited()
+        });
+        let ip: IpAddr = "10.0.0.9".parse().expect("ip");
+        for _ in 0..100 {
+            assert!(limiter.check(Kind::Poll, ip).is_ok());
+        }
+        assert!(limiter.check(Kind::SignIn, ip).is_ok());
+        assert!(limiter.check(Kind::SignIn, ip).is_ok());
+        assert!(limiter.check(Kind::SignIn, ip).is_err());
+        assert!(limiter.check(Kind::Poll, ip).is_err());
     }
 
     #[test]

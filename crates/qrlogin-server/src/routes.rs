@@ -60,11 +60,16 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        // Logged: method and path only. Queries carry `random`/`qrcodeId`, bodies carry
+        // Logged: method, path and client address only. Queries carry `random`/`qrcodeId`, bodies carry
         // tickets and passwords, headers carry tokens; none of them go to the log.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                let client = req
+                    .extensions()
+                    .get::<crate::client_addr::ClientAddr>()
+                    .map(|c| c.0.to_string())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), %client)
             }),
         )
         .with_state(state)

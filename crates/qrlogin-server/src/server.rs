@@ -11,17 +11,20 @@ use argon2::Argon2;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::client_addr::TrustedProxies;
 use crate::errors::Error;
+use crate::limits::{EdgeLimits, HeldPolls};
 #[cfg(feature = "postgres")]
 use crate::longpoll::PgNotifier;
 use crate::longpoll::{LocalNotifier, Notifier};
 use crate::model::{now_ms, rfc3339, App, Millis, QrPayload, User};
 use crate::ratelimit::{Limiter, RateLimits};
+use crate::signin_guard::SignInGuard;
 #[cfg(feature = "postgres")]
 use crate::store::PgStore;
 use crate::store::{SqliteStore, Store, StoreError};
 use crate::tokens::Keys;
-use crate::{ids, routes};
+use crate::{conn, ids, routes};
 
 /// The file the embedded backend keeps in the data directory.
 pub const DB_FILE: &str = "qrlogin.db";
@@ -149,6 +152,10 @@ pub struct ServeOptions {
     /// What `qrContent` links to (`{public_url}/s/{scanId}`); default `http://{local_addr}`.
     pub public_url: Option<String>,
     pub rate_limits: RateLimits,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` name the client (default: none).
+    pub trusted_proxies: TrustedProxies,
+    /// Timeouts and caps of connections and long-polls.
+    pub edge: EdgeLimits,
 }
 
 impl Default for ServeOptions {
@@ -157,6 +164,8 @@ impl Default for ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             rate_limits: RateLimits::default(),
+            trusted_proxies: TrustedProxies::none(),
+            edge: EdgeLimits::default(),
         }
     }
 }
@@ -174,6 +183,8 @@ pub(crate) struct Inner {
     pub user_pool_id: String,
     /// A hash to verify against when the username is unknown, so that both cases take as long.
     pub dummy_hash: String,
+    /// Per-account backoff and the cap on concurrent password verifications.
+    pub sign_in_guard: SignInGuard,
 }
 
 impl Server {
@@ -242,6 +253,7 @@ impl Server {
                 keys,
                 user_pool_id,
                 dummy_hash,
+                sign_in_guard: SignInGuard::default(),
             }),
         })
     }
@@ -397,27 +409,21 @@ impl Server {
             None => base_url.clone(),
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let state = routes::AppState::new(
+        let mut state = routes::AppState::new(
             self.clone(),
             &public_url,
             Arc::new(Limiter::new(options.rate_limits)),
             shutdown_rx.clone(),
         );
+        state.held_polls = HeldPolls::new(&options.edge);
         let app = routes::router(state);
-        let mut graceful = shutdown_rx.clone();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = graceful.wait_for(|stop| *stop).await;
-            })
-            .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "server stopped with an error");
-            }
-        });
+        let task = tokio::spawn(conn::serve(
+            listener,
+            app,
+            options.edge,
+            options.trusted_proxies,
+            shutdown_rx.clone(),
+        ));
         let purger = tokio::spawn(sweep_loop(self.clone(), shutdown_rx));
         tracing::info!(%base_url, %public_url, "serving");
         Ok(RunningServer {
@@ -521,10 +527,41 @@ fn prepare_data_dir(dir: &Path) -> Result<(), Error> {
         return Err(fail("exists but is not a directory".into()));
     }
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create it: {e}")))?;
+    make_private(dir).map_err(|e| fail(format!("cannot make it private: {e}")))?;
     // Probe writability now: SQLite's own error for a read-only directory is obscure.
     let probe = dir.join(".qrlogin-write-test");
     std::fs::write(&probe, b"ok").map_err(|e| fail(format!("is not writable: {e}")))?;
     let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// The data directory 0700 and the database with its `-wal`/`-shm` 0600, before SQLite writes a
+/// byte: the file holds the signing key, app secrets and live tickets. The database is made
+/// here (empty, which SQLite takes as a new database) so that it is never world-readable, not
+/// even for a moment; SQLite gives `-wal` and `-shm` the database's mode when it makes them,
+/// and files left by an older version are tightened here.
+#[cfg(unix)]
+fn make_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let db = dir.join(DB_FILE);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&db)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let f = dir.join(format!("{DB_FILE}{suffix}"));
+        if f.exists() {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 

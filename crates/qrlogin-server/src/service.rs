@@ -100,6 +100,15 @@ impl Server {
             }
             None => ids::handle(),
         };
+        let custom_data = req.custom_data.filter(|v| !v.is_null());
+        if let Some(c) = &custom_data {
+            if c.to_string().len() > crate::limits::MAX_CUSTOM_DATA_BYTES {
+                return Err(ApiError::BadRequest(format!(
+                    "customData is larger than {} bytes",
+                    crate::limits::MAX_CUSTOM_DATA_BYTES
+                )));
+            }
+        }
         let now = now_ms();
         let requester = req.requester.map(|r| Requester {
             device_name: clip(r.device_name),
@@ -140,7 +149,7 @@ impl Server {
             check_code,
             check_choices,
             requester,
-            custom_data: req.custom_data.filter(|v| !v.is_null()),
+            custom_data,
             qr_content: String::new(),
         };
         session.qr_content = self.qr_content(app, &session, public_url);
@@ -486,7 +495,8 @@ impl Server {
     }
 
     /// Password sign-in. Unknown user and wrong password take as long and answer the same; a
-    /// disabled user who knows the password is told so. Each attempt goes to the history.
+    /// disabled user who knows the password is told so. A backing-off account gets 429 whether it
+    /// exists or not (signin_guard.rs). Each attempt goes to the history.
     pub(crate) async fn sign_in(
         &self,
         username: &str,
@@ -494,12 +504,18 @@ impl Server {
         app_id: &str,
         ip: Option<IpAddr>,
     ) -> Result<User, ApiError> {
+        let guard = &self.inner.sign_in_guard;
+        guard.check_account(username)?;
         let user = self.store().find_user_by_username(username.trim()).await?;
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.inner.dummy_hash.clone());
-        let ok = verify_password(password.to_owned(), hash).await;
+        let ok = {
+            let _slot = guard.verification_slot().await?;
+            verify_password(password.to_owned(), hash).await
+        };
+        guard.record(username, ok && user.is_some());
         let result = match user {
             Some(u) if ok => {
                 if self.store().user_disabled(&u.id).await? {
@@ -553,8 +569,9 @@ pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A requester field the approval page may show (limits.rs: no controls, no bidi, capped).
 fn clip(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().chars().take(100).collect::<String>())
+    s.map(|s| crate::limits::clean_field(&s))
         .filter(|s| !s.is_empty())
 }
 

@@ -17,7 +17,8 @@ use tokio::sync::watch;
 
 use crate::errors::{ApiError, Forbidden};
 use crate::i18n::Lang;
-use crate::model::{rfc3339, Status, User};
+use crate::limits::{EdgeLimits, HeldPolls};
+use crate::model::{rfc3339, QrSession, Status, User};
 use crate::ratelimit::{Kind, Limiter};
 use crate::server::Server;
 use crate::service::{constant_time_eq, ExchangeAuth, Exchanged};
@@ -27,6 +28,8 @@ use crate::tokens::bearer;
 pub const SESSION_COOKIE: &str = "qrl_session";
 /// The approval page's pre-sign-in CSRF cookie (double submit).
 pub const CSRF_COOKIE: &str = "qrl_csrf";
+/// The CSRF cookie's name over https.
+pub const CSRF_COOKIE_HOST: &str = "__Host-qrl_csrf";
 /// The header the page's JS sends with its CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -40,6 +43,8 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     pub shutdown: watch::Receiver<bool>,
     pub secure_cookies: bool,
+    /// Long-polls held now, capped per client and per session (limits.rs).
+    pub held_polls: Arc<HeldPolls>,
 }
 
 impl AppState {
@@ -62,6 +67,38 @@ impl AppState {
             limiter,
             shutdown,
             secure_cookies,
+            held_polls: HeldPolls::new(&EdgeLimits::default()),
+        }
+    }
+
+    /// A requester's poll of `handle` for `client`; a long one takes a place under the caps
+    /// of held long-polls (429 at once over them) for as long as it is held.
+    pub async fn long_poll(
+        &self,
+        client: IpAddr,
+        handle: &str,
+        wait: Option<u64>,
+        known: Option<Status>,
+    ) -> Result<QrSession, ApiError> {
+        let _hold = match (wait, known) {
+            (Some(w), Some(_)) if w > 0 => Some(self.held_polls.try_hold(client, handle)?),
+            _ => None,
+        };
+        self.server
+            .poll(handle, wait, known, self.shutdown.clone())
+            .await
+    }
+
+    /// The name of the pre-sign-in CSRF cookie. Over https it carries the `__Host-` prefix
+    /// (Secure, Path=/, no Domain: no sibling subdomain can plant one). A plain-http public URL
+    /// (loopback, or the desktop app's LAN mode) cannot: browsers drop Secure cookies set over
+    /// http, which would break sign-in, and on plain http a network attacker can read and set
+    /// any cookie anyway, so the prefix would promise nothing there.
+    pub fn csrf_cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            CSRF_COOKIE_HOST
+        } else {
+            CSRF_COOKIE
         }
     }
 

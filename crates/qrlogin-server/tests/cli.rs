@@ -181,6 +181,8 @@ fn serve_answers_healthz_and_a_taken_port_is_a_clear_error() {
     drop(free);
     let mut child = command(&dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        // As /etc/qrlogin/server.env ships it: empty means no trusted proxy.
+        .env("QRLOGIN_TRUSTED_PROXIES", "")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -203,6 +205,17 @@ fn serve_answers_healthz_and_a_taken_port_is_a_clear_error() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(healthy, "no 200 from /healthz");
+}
+
+#[test]
+fn a_bad_trusted_proxy_is_refused_naming_the_value() {
+    let dir = TestDb::new();
+    let mut c = command(&dir);
+    c.env("QRLOGIN_TRUSTED_PROXIES", "127.0.0.1/32,10.0.0.0/33");
+    let out = run_command(c, &["serve", "--listen", "127.0.0.1:0"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("10.0.0.0/33") && err.contains("CIDR"), "{err}");
 }
 
 #[test]

@@ -15,7 +15,20 @@ fn check_url(ts: &TestServer, random: &str, q: &str) -> String {
 
 #[tokio::test]
 async fn a_scan_wakes_every_held_poll_at_once() {
-    let ts = start(app("Desktop")).await;
+    // Twenty waiters on one session: above the default per-session cap (tests/edge.rs), which
+    // this test is not about.
+    let ts = start_serving(
+        app("Desktop"),
+        qrlogin_server::ServeOptions {
+            rate_limits: qrlogin_server::RateLimits::unlimited(),
+            edge: qrlogin_server::EdgeLimits {
+                long_polls_per_session: 20,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
     let d = ts.g3_generate(json!({})).await;
     let random = d["random"].as_str().expect("r").to_owned();
     let mut held = Vec::new();

@@ -31,6 +31,7 @@ async fn a_session_authorized_before_a_restart_is_exchanged_after_it() {
             listen: "127.0.0.1:0".parse().expect("addr"),
             public_url: None,
             rate_limits: RateLimits::unlimited(),
+            ..Default::default()
         })
         .await
         .expect("serve");

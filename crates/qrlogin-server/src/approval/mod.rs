@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
+use crate::client_addr::different_networks;
 use crate::errors::{ApiError, Forbidden};
 use crate::i18n::Lang;
 use crate::ids;
@@ -21,7 +22,7 @@ use crate::ratelimit::Kind;
 use crate::service::constant_time_eq;
 use crate::sessions::{NewSession, PHONE_PAGE_SESSION_SECS};
 use crate::store::auth::SessionKind;
-use crate::web::{cookie, csrf_for_session, AppState, CSRF_COOKIE, SESSION_COOKIE};
+use crate::web::{cookie, csrf_for_session, AppState, SESSION_COOKIE};
 use page::{Frame, View};
 
 const PHONE_JS: &str = include_str!("assets/phone.js");
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/s/assets/phone.css", get(style))
         .route("/s/{scan_id}", get(show))
         .route("/s/{scan_id}/signin", post(sign_in))
+        .route("/s/{scan_id}/signout", post(sign_out))
 }
 
 async fn script() -> Response {
@@ -79,13 +81,13 @@ fn cookie_line(state: &AppState, name: &str, value: &str, max_age: i64) -> Strin
 
 /// The pre-sign-in CSRF token: the cookie's value, or a new one (then also set as a cookie).
 fn csrf_cookie(state: &AppState, headers: &HeaderMap) -> (String, Vec<String>) {
-    match cookie(headers, CSRF_COOKIE) {
+    match cookie(headers, state.csrf_cookie_name()) {
         Some(v) if v.len() >= 32 && v.chars().all(|c| c.is_ascii_alphanumeric()) => {
             (v.to_owned(), vec![])
         }
         _ => {
             let v = ids::handle();
-            let line = cookie_line(state, CSRF_COOKIE, &v, 3600);
+            let line = cookie_line(state, state.csrf_cookie_name(), &v, 3600);
             (v, vec![line])
         }
     }
@@ -158,6 +160,7 @@ enum OwnedView {
         app_name: String,
         user: Box<User>,
         session: Box<QrSession>,
+        network_differs: bool,
     },
     Authorized,
     Cancelled,
@@ -173,11 +176,13 @@ impl OwnedView {
                 app_name,
                 user,
                 session,
+                network_differs,
             } => View::Approve {
                 app_name,
                 user,
                 requester: session.requester.as_ref(),
                 check_choices: &session.check_choices,
+                network_differs: *network_differs,
             },
             OwnedView::Authorized => View::Authorized,
             OwnedView::Cancelled => View::Cancelled,
@@ -221,10 +226,19 @@ async fn show_view(
                 .await?
                 .map(|a| a.name)
                 .unwrap_or_default();
+            // The phone and the computer on different networks: the cheapest sign of a QR
+            // relayed from an attacker's screen (Steam shows the same warning).
+            let network_differs = session
+                .requester
+                .as_ref()
+                .and_then(|r| r.ip.as_deref())
+                .and_then(|ip| ip.parse().ok())
+                .is_some_and(|computer| different_networks(computer, peer.ip()));
             OwnedView::Approve {
                 app_name,
                 user: Box::new(user),
                 session: Box::new(session),
+                network_differs,
             }
         }
     };
@@ -253,7 +267,7 @@ async fn sign_in(
     let result = async {
         state.limit(Kind::SignIn, peer.ip())?;
         // Double submit: a foreign site cannot read our cookie to copy it into its form.
-        let sent_cookie = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+        let sent_cookie = cookie(&headers, state.csrf_cookie_name()).unwrap_or("");
         if sent_cookie.is_empty() || !constant_time_eq(&form.csrf, sent_cookie) {
             return Err(ApiError::Forbidden(Forbidden::Csrf));
         }
@@ -337,4 +351,40 @@ fn error_page(
     );
     let resp = page_response(error_status(e), html, cookies);
     crate::web::with_retry_after(resp, e)
+}
+
+#[derive(Debug, Deserialize)]
+struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The phone signs out: the session cookie is cleared and the page shows the sign-in form
+/// again. The form carries the signed-in page's CSRF token, so no other site can sign a phone
+/// out. (The token itself stays valid until it expires.)
+async fn sign_out(
+    State(state): State<AppState>,
+    Path(scan_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SignOutForm>,
+) -> Response {
+    let lang = Lang::from_accept_language(&headers);
+    let signed_in = cookie(&headers, SESSION_COOKIE).map(csrf_for_session);
+    if !signed_in.is_some_and(|expected| constant_time_eq(&form.csrf, &expected)) {
+        let (pre_csrf, cookies) = csrf_cookie(&state, &headers);
+        let e = ApiError::Forbidden(Forbidden::Csrf);
+        return error_page(&state, lang, &pre_csrf, &scan_id, &e, cookies);
+    }
+    let target = format!("{}/s/{}", state.base_path, scan_id);
+    let mut resp = Redirect::to(&target).into_response();
+    let line = cookie_line(&state, SESSION_COOKIE, "", 0);
+    if let Ok(v) = HeaderValue::from_str(&line) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    tracing::info!("phone signed out");
+    resp
 }

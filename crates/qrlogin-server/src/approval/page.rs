@@ -39,6 +39,8 @@ pub enum View<'a> {
         user: &'a User,
         requester: Option<&'a Requester>,
         check_choices: &'a [String],
+        /// The phone's network differs from the computer's (IPv4 /24, IPv6 /48).
+        network_differs: bool,
     },
     Authorized,
     Cancelled,
@@ -65,6 +67,9 @@ struct Texts {
     version: &'static str,
     ip: &'static str,
     time: &'static str,
+    reported: &'static str,
+    network_warning: &'static str,
+    sign_out: &'static str,
     pick_code: &'static str,
     confirm: &'static str,
     cancel: &'static str,
@@ -96,8 +101,11 @@ fn texts(lang: Lang) -> Texts {
             platform: "平台",
             client: "客户端",
             version: "版本",
-            ip: "IP 地址",
+            ip: "电脑的 IP 地址（服务器所见）",
             time: "时间",
+            reported: "以下设备信息由电脑自行上报，未经核实：",
+            network_warning: "注意：这台手机与发起登录的电脑不在同一网络。如果你眼前没有这台电脑，或二维码不是你自己打开的，请点“取消”——可能有人在转发二维码，骗你登录他的电脑。",
+            sign_out: "退出此账号",
             pick_code: "请选择电脑上显示的数字",
             confirm: "确认登录",
             cancel: "取消",
@@ -126,8 +134,11 @@ fn texts(lang: Lang) -> Texts {
             platform: "Platform",
             client: "Client",
             version: "Version",
-            ip: "IP address",
+            ip: "Computer's IP address (as the server sees it)",
             time: "Time",
+            reported: "As reported by the computer (not verified):",
+            network_warning: "Warning: this phone is not on the same network as the computer that asks to sign in. If that computer is not in front of you, or you did not open this QR code yourself, tap Cancel: someone may be relaying the QR code to sign you in on their computer.",
+            sign_out: "Sign out of this account",
             pick_code: "Pick the number shown on your computer",
             confirm: "Confirm sign-in",
             cancel: "Cancel",
@@ -155,9 +166,18 @@ pub fn render(frame: &Frame<'_>, view: &View<'_>) -> String {
             user,
             requester,
             check_choices,
+            network_differs,
         } => (
             "approve",
-            approve(frame, &t, app_name, user, *requester, check_choices),
+            approve(
+                frame,
+                &t,
+                app_name,
+                user,
+                *requester,
+                check_choices,
+                *network_differs,
+            ),
         ),
         View::Authorized => (
             "authorized",
@@ -186,12 +206,13 @@ pub fn render(frame: &Frame<'_>, view: &View<'_>) -> String {
         View::Error { code, .. } => code.to_string(),
         _ => String::new(),
     };
-    // The result screens the script reveals after Confirm or Cancel.
+    // The result screens the script reveals after Confirm or Cancel. Each is a `main` of its own
+    // (only one is ever not hidden), so the result is inside a landmark like the rest.
     let done = if matches!(view, View::Approve { .. }) {
         format!(
-            "<section class=\"done\" id=\"done-confirmed\" data-state=\"authorized\" hidden><h1>{}</h1><p class=\"lead\">{}</p></section>\n\
-             <section class=\"done\" id=\"done-cancelled\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></section>\n\
-             <section class=\"done\" id=\"done-wrong-code\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></section>\n",
+            "<main class=\"done\" id=\"done-confirmed\" data-state=\"authorized\" hidden><h1>{}</h1><p class=\"lead\">{}</p></main>\n\
+             <main class=\"done\" id=\"done-cancelled\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></main>\n\
+             <main class=\"done\" id=\"done-wrong-code\" data-state=\"cancelled\" hidden><h1>{}</h1><p class=\"lead\">{}</p></main>\n",
             t.confirmed_title,
             t.confirmed_lead,
             t.cancelled_title,
@@ -248,6 +269,7 @@ fn sign_in(frame: &Frame<'_>, t: &Texts, error: Option<&str>) -> String {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn approve(
     frame: &Frame<'_>,
     t: &Texts,
@@ -255,10 +277,10 @@ fn approve(
     user: &User,
     requester: Option<&Requester>,
     check_choices: &[String],
+    network_differs: bool,
 ) -> String {
     let bp = esc(frame.base_path);
-    let mut rows = String::new();
-    let mut row = |label: &str, field: &str, value: Option<&str>| {
+    let row = |rows: &mut String, label: &str, field: &str, value: Option<&str>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             rows.push_str(&format!(
                 "<dt>{label}</dt><dd data-field=\"{field}\">{}</dd>\n",
@@ -266,18 +288,53 @@ fn approve(
             ));
         }
     };
-    row(t.app, "app", Some(app_name));
+    // What the server knows (the app, the address it saw, the time) apart from what the
+    // computer says about itself, which anyone can make up.
+    let mut rows = String::new();
+    let mut reported = String::new();
+    row(&mut rows, t.app, "app", Some(app_name));
     if let Some(r) = requester {
-        row(t.device, "deviceName", r.device_name.as_deref());
-        row(t.platform, "platform", r.platform.as_deref());
-        row(t.client, "appName", r.app_name.as_deref());
-        row(t.version, "appVersion", r.app_version.as_deref());
-        row(t.ip, "ip", r.ip.as_deref());
+        row(
+            &mut reported,
+            t.device,
+            "deviceName",
+            r.device_name.as_deref(),
+        );
+        row(&mut reported, t.platform, "platform", r.platform.as_deref());
+        row(&mut reported, t.client, "appName", r.app_name.as_deref());
+        row(
+            &mut reported,
+            t.version,
+            "appVersion",
+            r.app_version.as_deref(),
+        );
+        row(&mut rows, t.ip, "ip", r.ip.as_deref());
         let when = crate::model::rfc3339(r.time)
             .replace('T', " ")
             .replace('Z', " UTC");
-        row(t.time, "time", (r.time > 0).then_some(when.as_str()));
+        row(
+            &mut rows,
+            t.time,
+            "time",
+            (r.time > 0).then_some(when.as_str()),
+        );
     }
+    let reported = if reported.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"reported\" data-field=\"reported-note\">{}</p>\n<dl class=\"requester reported\">\n{reported}</dl>\n",
+            t.reported
+        )
+    };
+    let warning = if network_differs {
+        format!(
+            "<p class=\"warning\" role=\"alert\" data-field=\"network-warning\">{}</p>\n",
+            t.network_warning
+        )
+    } else {
+        String::new()
+    };
     let codes = if check_choices.is_empty() {
         String::new()
     } else {
@@ -291,7 +348,7 @@ fn approve(
             })
             .collect();
         format!(
-            "<section id=\"check\"><p>{}</p><div class=\"codes\">{buttons}</div></section>\n",
+            "<section id=\"check\"><p id=\"pick-code\">{}</p><div class=\"codes\" role=\"group\" aria-labelledby=\"pick-code\">{buttons}</div></section>\n",
             t.pick_code
         )
     };
@@ -304,10 +361,13 @@ fn approve(
         "<h1>{title}</h1><p class=\"lead\">{lead}</p>\n\
          <p class=\"user\"><img src=\"{bp}/avatars/{uid}.png\" alt=\"\"><span>{as_label} \
          <strong data-field=\"user\">{name}</strong></span></p>\n\
-         <dl class=\"requester\">\n{rows}</dl>\n{codes}\
+         <dl class=\"requester\">\n{rows}</dl>\n{reported}{warning}{codes}\
          <div class=\"actions\"><button type=\"button\" id=\"confirm\" class=\"primary\"{disabled}>{confirm}</button>\
          <button type=\"button\" id=\"cancel\">{cancel}</button></div>\n\
-         <p id=\"error\" class=\"error\" role=\"alert\" hidden></p>",
+         <p id=\"error\" class=\"error\" role=\"alert\" hidden></p>\n\
+         <form method=\"post\" action=\"{bp}/s/{scan}/signout\" id=\"signout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <button type=\"submit\" class=\"link\">{sign_out}</button></form>",
         title = t.approve_title,
         lead = t.approve_lead,
         uid = esc(&user.id),
@@ -315,6 +375,9 @@ fn approve(
         name = esc(user.display_name()),
         confirm = t.confirm,
         cancel = t.cancel,
+        scan = esc(frame.scan_id),
+        csrf = esc(frame.csrf),
+        sign_out = t.sign_out,
     )
 }
 

@@ -121,10 +121,7 @@ async fn poll_inner(
         .filter(|r| !r.is_empty())
         .ok_or(ApiError::QrNotFound)?;
     let (wait, known) = long_poll_params(q);
-    let s = state
-        .server
-        .poll(random, wait, known, state.shutdown.clone())
-        .await?;
+    let s = state.long_poll(peer.ip(), random, wait, known).await?;
     let status = s.status_at(now_ms());
     let app = state.server.app_for(Some(&s.app_id)).await?;
     if status == Status::Authorized {

@@ -130,10 +130,7 @@ async fn check_data(
         .filter(|i| !i.is_empty())
         .ok_or(ApiError::QrNotFound)?;
     let (wait, known) = long_poll_params(q);
-    let s = state
-        .server
-        .poll(id, wait, known, state.shutdown.clone())
-        .await?;
+    let s = state.long_poll(peer.ip(), id, wait, known).await?;
     let status = s.status_at(now_ms());
     let user_info = match full_user_on_poll(
         state,

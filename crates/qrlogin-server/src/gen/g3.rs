@@ -118,10 +118,7 @@ async fn check(
             .filter(|r| !r.is_empty())
             .ok_or(ApiError::QrNotFound)?;
         let (wait, known) = long_poll_params(&q);
-        let s = state
-            .server
-            .poll(random, wait, known, state.shutdown.clone())
-            .await?;
+        let s = state.long_poll(peer.ip(), random, wait, known).await?;
         let status = s.status_at(now_ms());
         let full = full_user_on_poll(
             &state,

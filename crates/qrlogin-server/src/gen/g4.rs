@@ -128,10 +128,7 @@ async fn status(
             .filter(|i| !i.is_empty())
             .ok_or(ApiError::QrNotFound)?;
         let (wait, known) = long_poll_params(&q);
-        let s = state
-            .server
-            .poll(id, wait, known, state.shutdown.clone())
-            .await?;
+        let s = state.long_poll(peer.ip(), id, wait, known).await?;
         let status = s.status_at(now_ms());
         let mut data = json!({
             "status": match status {

@@ -50,6 +50,19 @@ pub async fn start(new_app: NewApp) -> TestServer {
 }
 
 pub async fn start_with(new_app: NewApp, rate_limits: RateLimits) -> TestServer {
+    start_serving(
+        new_app,
+        ServeOptions {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            rate_limits,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// A test server with these serve options (trusted proxies, edge limits, public URL).
+pub async fn start_serving(new_app: NewApp, options: ServeOptions) -> TestServer {
     let db = TestDb::new();
     let server = Server::open(db.open_options()).await.expect("open");
     let app = server.add_app(new_app).await.expect("add app");
@@ -65,14 +78,7 @@ pub async fn start_with(new_app: NewApp, rate_limits: RateLimits) -> TestServer 
             .await
             .expect("add user");
     }
-    let running = server
-        .serve(ServeOptions {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            public_url: None,
-            rate_limits,
-        })
-        .await
-        .expect("serve");
+    let running = server.serve(options).await.expect("serve");
     let base = running.base_url().to_owned();
     TestServer {
         server,
@@ -178,6 +184,7 @@ impl TestServer {
                 listen: "127.0.0.1:0".parse().expect("addr"),
                 public_url: None,
                 rate_limits: RateLimits::unlimited(),
+                ..Default::default()
             })
             .await
             .expect("serve");

@@ -24,10 +24,18 @@
     });
   });
 
+  // The result replaces the form; its heading takes focus so a screen reader reads it at once
+  // (the buttons that had focus are gone).
   function show(id) {
     main.hidden = true;
     var done = document.getElementById(id);
-    if (done) done.hidden = false;
+    if (!done) return;
+    done.hidden = false;
+    var heading = done.querySelector('h1');
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus();
+    }
   }
 
   function fail(message, final) {

@@ -1,4 +1,4 @@
-//! Scenario 10: Sign out while the server is down → the window returns to the sign-in screen at
+//! Scenario 11: Sign out while the server is down → the window returns to the sign-in screen at
 //! once and says "signed out on this computer; the server will be told when it can be reached";
 //! the server comes back → the running app delivers the queued revocation by itself and the token
 //! the window held is dead at the server (introspection says `active: false`), and the notice
@@ -13,8 +13,8 @@ const PENDING: &str =
     "Signed out on this computer; the server will be told when it can be reached.";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s10_sign_out_with_the_server_down() {
-    let sc = Scenario::new("s10-offline-sign-out");
+async fn s11_sign_out_with_the_server_down() {
+    let sc = Scenario::new("s11-offline-sign-out");
     let mut server = TestServer::start(ServerOptions::default()).await;
     let gina = server.add_user("gina", "Gina").await;
     let config = AppConfig::for_server(&server, "v2", "en").set("login.token_store", "file");
