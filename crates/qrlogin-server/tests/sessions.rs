@@ -913,3 +913,98 @@ async fn refresh_tokens_are_stored_only_as_their_sha256() {
     .await;
     assert_eq!(r, json!({"active": false}));
 }
+
+/// The history is bounded: the sweep deletes what is older than `HISTORY_KEEP` and keeps the
+/// rest; ended sessions go with it.
+#[tokio::test]
+async fn the_sweep_bounds_the_history_and_removes_ended_sessions() {
+    use qrlogin_server::store::auth::{AuthStore, LoginEvent};
+    let ts = start(app("Desktop")).await;
+    // The store the server runs on, opened a second time, as another instance would.
+    let store: Box<dyn AuthStore> = match &ts.db.url {
+        Some(url) => Box::new(
+            qrlogin_server::store::PgStore::connect(url)
+                .await
+                .expect("pg"),
+        ),
+        None => Box::new(
+            qrlogin_server::store::SqliteStore::open(
+                &ts.db.dir.path().join(qrlogin_server::DB_FILE),
+            )
+            .await
+            .expect("sqlite"),
+        ),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let keep = qrlogin_server::HISTORY_KEEP.as_millis() as i64;
+    for (id, at) in [
+        ("old", now - keep - 60_000),
+        ("recent", now - keep + 3_600_000),
+    ] {
+        store
+            .insert_login_event(&LoginEvent {
+                id: id.into(),
+                user_id: None,
+                username: "alice".into(),
+                app_id: ts.app.app_id.clone(),
+                event: "sign-in".into(),
+                success: false,
+                outcome: "wrong-password".into(),
+                device: None,
+                requester_ip: None,
+                approver_ip: Some("10.0.0.1".into()),
+                at,
+            })
+            .await
+            .expect("insert");
+    }
+    let set = g4_login(&ts, false).await;
+    let sid = introspect(&ts, s(&set, "access_token")).await["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    ts.server
+        .revoke_sessions("alice", Some(&sid))
+        .await
+        .expect("revoke");
+    assert!(store.get_auth_session(&sid).await.expect("get").is_some());
+    // `sweep(ZERO)` deletes what ended strictly before now: let a millisecond pass.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ts.server
+        .sweep(std::time::Duration::ZERO)
+        .await
+        .expect("sweep");
+    let history = ts.server.login_history(None, 100).await.expect("history");
+    let times: Vec<&str> = history.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(history.len(), 3, "{times:?}"); // page sign-in, confirm, the recent one
+    assert!(
+        store.get_auth_session(&sid).await.expect("get").is_none(),
+        "ended session kept"
+    );
+    // The refresh token went with it: unknown now, still refused.
+    assert_eq!(
+        refresh(&ts, s(&set, "refresh_token")).await.1["error"],
+        "invalid_grant"
+    );
+}
+
+/// An attacker racing the legitimate client with a copy of the same refresh token: exactly one
+/// refresh succeeds, and the other one, seeing the token spent, ends the session for both.
+#[tokio::test]
+async fn two_refreshes_racing_with_one_token_get_one_set_and_end_the_session() {
+    let ts = start(app("Desktop")).await;
+    for _ in 0..5 {
+        let set = g4_login(&ts, false).await;
+        let rt = s(&set, "refresh_token");
+        let (a, b) = tokio::join!(refresh(&ts, rt), refresh(&ts, rt));
+        let mut codes = [a.0, b.0];
+        codes.sort_unstable();
+        assert_eq!(codes, [200, 400], "{a:?} {b:?}");
+        let winner = if a.0 == 200 { &a.1 } else { &b.1 };
+        assert_eq!(profile(&ts, s(winner, "access_token")).await.0, 401);
+        assert_eq!(refresh(&ts, s(winner, "refresh_token")).await.0, 400);
+    }
+}
