@@ -20,10 +20,12 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # Build: WebKitGTK 4.1 and GTK 3 headers (tauri 2), a C toolchain, pkg-config.
 # Run/test: Xvfb (headless display), WebKitWebDriver (end-to-end), a D-Bus session bus, fonts
 # with CJK glyphs (zh-CN tips), xauth for xvfb-run, Chromium (the accessibility tier drives it
-# headless through the npm playwright-core; Ubuntu names the package chromium-browser).
+# headless through the npm playwright-core; Ubuntu names the package chromium-browser). Tokens:
+# libdbus (the keyring crate's Secret Service client) and gnome-keyring, the Secret Service the
+# keyring test runs on its own bus.
 apt_pkgs=(libwebkit2gtk-4.1-dev build-essential pkg-config librsvg2-dev
           webkit2gtk-driver xvfb xauth dbus dbus-x11 fonts-noto-cjk fonts-dejavu-core
-          ca-certificates curl)
+          ca-certificates curl libdbus-1-dev gnome-keyring)
 if command -v apt-cache >/dev/null 2>&1 && ! apt-cache show chromium >/dev/null 2>&1 \
    && apt-cache show chromium-browser >/dev/null 2>&1; then
   apt_pkgs+=(chromium-browser)

@@ -44,9 +44,9 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   // ---- login ---------------------------------------------------------------------------------
 
   /** Starts a fresh attempt. Older channels keep their callbacks but are muted by `seq`. */
-  async function beginLogin() {
+  async function beginLogin(notice = null) {
     const seq = ++loginSeq;
-    update({ ...initialView(view.lang) });
+    update({ ...initialView(view.lang), notice });
     try {
       await bridge.startLogin((event) => {
         if (seq === loginSeq) onEvent(event);
@@ -134,7 +134,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     $('kiosk-warning-text').textContent = t(view.lang, 'kioskWarning', { n: left });
     if (left <= 0) {
       stopIdle();
-      doSignOut();
+      doSignOut('idle');
     }
   }
 
@@ -144,13 +144,37 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   // ---- actions --------------------------------------------------------------------------------
 
-  async function doSignOut() {
+  /** What the QR screen says after a sign-out, by what the server did (bridge.signOut). */
+  const SIGN_OUT_NOTICE = { revoked: 'signedOut', pending: 'signedOutPending', localOnly: 'signedOutLocal' };
+
+  async function doSignOut(reason = 'button') {
+    let notice = null;
     try {
-      await bridge.signOut();
+      const result = await bridge.signOut(reason);
+      notice = SIGN_OUT_NOTICE[result?.server] ?? null;
     } catch {
       // The shell forgets the session locally even if the server is unreachable; go on.
     }
-    await beginLogin();
+    await beginLogin(notice);
+  }
+
+  /** The server was told of a sign-out it missed: the notice says it is done now. */
+  function onRevocationDelivered() {
+    if (view.notice === 'signedOutPending') update({ ...view, notice: 'signedOut' });
+  }
+
+  /** A background refresh: the profile's "session expires" moves on. */
+  function onSessionRefreshed(payload) {
+    const expiresAt = Number(payload?.expiresAt);
+    if (view.state === 'profile' && Number.isFinite(expiresAt) && expiresAt > 0) {
+      update({ ...view, profile: { ...view.profile, expiresAt } });
+    }
+  }
+
+  /** The server ended the session: back to the QR, saying so (also when it arrives mid-boot). */
+  function onSessionEnded() {
+    if (view.state === 'profile') beginLogin('sessionEnded');
+    else update({ ...view, notice: 'sessionEnded' });
   }
 
   async function copyLink() {
@@ -259,7 +283,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   function wire() {
     $('retry').addEventListener('click', () => beginLogin());
-    $('sign-out').addEventListener('click', () => doSignOut());
+    $('sign-out').addEventListener('click', () => doSignOut('button'));
     $('cant-scan').addEventListener('click', toggleLinkPanel);
     $('copy-link').addEventListener('click', copyLink);
     $('lang').addEventListener('change', (e) => changeLang(e.target.value));
@@ -279,6 +303,11 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   async function boot() {
     wire();
+    await Promise.all([
+      bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
+      bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
+      bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
+    ]);
     try {
       applyInfo(await bridge.appInfo());
     } catch {
@@ -299,7 +328,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       update(profileView(view, profile));
       painted('profile');
     } else {
-      await beginLogin();
+      await beginLogin(view.notice); // "your session ended" when restoring found it over
     }
   }
 

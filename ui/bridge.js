@@ -37,8 +37,36 @@ export async function cancelLogin() {
   return invoke('cancel_login');
 }
 
-export async function signOut() {
-  return invoke('sign_out');
+/**
+ * Signs out here at once and at the server when it answers. `reason` is `button` or `idle`.
+ * Resolves to `{server}`: `revoked` | `pending` (told later) | `localOnly` | null (nobody was in).
+ */
+export async function signOut(reason = 'button') {
+  return invoke('sign_out', { reason });
+}
+
+/**
+ * Calls `callback({reason})` whenever the shell says the server ended the session (a refused
+ * refresh, a revoked remembered session). Resolves to an unsubscribe function.
+ */
+export async function onSessionEnded(callback) {
+  return listen('session-ended', callback);
+}
+
+/** Calls `callback()` when a sign-out queued while the server was unreachable reached it. */
+export async function onRevocationDelivered(callback) {
+  return listen('revocation-delivered', callback);
+}
+
+/** Calls `callback({expiresAt})` after the shell refreshed the session in the background. */
+export async function onSessionRefreshed(callback) {
+  return listen('session-refreshed', callback);
+}
+
+async function listen(name, callback) {
+  const tauri = globalThis.window?.__TAURI__ ?? globalThis.__TAURI__;
+  if (!tauri?.event?.listen) return () => {};
+  return tauri.event.listen(name, (e) => callback(e?.payload ?? {}));
 }
 
 /** `{username, password}`; only the embedded demo server has them. */

@@ -28,6 +28,7 @@ export function initialView(lang) {
     failure: null, // {kind, problem, message, retryable}
     retrying: null, // {attempt, until, message, background}
     profile: null,
+    notice: null, // i18n key of a sentence about the last session: how the sign-out went, or that it ended
   };
 }
 
@@ -60,12 +61,12 @@ export function applyEvent(view, event, now = Date.now()) {
         qr: { src: qrSource(data), text: String(data.text ?? ''), expiresAt: Number(data.expiresAt) || 0,
           ttlMs: Number(data.ttlMs) || 0, generation: Number(data.generation) || 1 } };
     case 'scanned':
-      return { ...base, state: 'scanned', tipHtml: data.tipHtml ?? '',
+      return { ...base, state: 'scanned', notice: null, tipHtml: data.tipHtml ?? '',
         scanned: { nickname: String(data.nickname ?? ''), avatar: safeImageSrc(data.avatar) } };
     case 'authorized':
       return { ...base, state: 'authorized', tipHtml: data.tipHtml ?? '', showRetry: false };
     case 'loggedIn':
-      return { ...base, state: 'profile', tipHtml: data.tipHtml ?? '', profile: data.profile ?? {},
+      return { ...base, state: 'profile', notice: null, tipHtml: data.tipHtml ?? '', profile: data.profile ?? {},
         qr: null, scanned: null, failure: null, showRetry: false };
     case 'cancelled':
     case 'expired':
@@ -167,7 +168,8 @@ export function statusLine(view) {
   const { lang } = view;
   switch (view.state) {
     case 'loading': return t(lang, 'statusLoading');
-    case 'waiting': return t(lang, view.qr?.generation > 1 ? 'statusNewCode' : 'statusWaiting');
+    case 'waiting': return [view.notice ? t(lang, view.notice) : '',
+      t(lang, view.qr?.generation > 1 ? 'statusNewCode' : 'statusWaiting')].filter(Boolean).join(' ');
     case 'scanned': return t(lang, 'statusScanned', { name: view.scanned?.nickname || t(lang, 'someone') });
     case 'authorized': return t(lang, 'statusAuthorized');
     case 'profile': return t(lang, 'statusProfile', { name: displayName(view.profile) });
@@ -225,6 +227,10 @@ export function render(doc, view, now = Date.now()) {
   renderCheckCode(doc, view);
 
   const failure = PROBLEM_STATES.has(state) ? view.failure?.message : '';
+  const notice = !inProfile && view.notice ? t(lang, view.notice) : '';
+  setText($('notice'), notice);
+  show($('notice'), Boolean(notice));
+
   setText($('failure-message'), failure);
   show($('failure-message'), Boolean(failure));
   renderRetryNote(doc, view, now);

@@ -23,6 +23,10 @@ pub struct Cli {
     #[arg(long)]
     pub print_token: bool,
 
+    /// Sign out the remembered session (here and at the server) and exit, without a window
+    #[arg(long)]
+    pub sign_out: bool,
+
     /// Server to use instead of the embedded one (Authing app domain or a qrlogin-server)
     #[arg(long, value_name = "URL")]
     pub server_url: Option<String>,

@@ -6,7 +6,7 @@ use crate::after_login::{self, AfterLogin};
 use crate::embedded::Embedded;
 use crate::error::AppError;
 use crate::login::{self, Backend};
-use crate::persist::{self, Remembered};
+use crate::signed_in::{self, SignOutResult};
 use crate::state::AppState;
 use qrlogin_core::events::LoginEvent;
 use qrlogin_core::profile::Profile;
@@ -78,6 +78,9 @@ pub async fn ensure_backend<R: Runtime>(
         }
     };
     *slot = Some(backend);
+    drop(slot);
+    // Revocations that earlier runs could not deliver go out now that the server is known.
+    signed_in::after_start(app);
     Ok(())
 }
 
@@ -120,47 +123,15 @@ pub async fn app_info<R: Runtime>(
     Ok(info_of(&state).await)
 }
 
-/// The remembered session, if its token is still good. A token the server rejects is forgotten;
-/// a server that cannot be reached right now falls back to the token's own expiry, so a kiosk
-/// on a flaky network does not sign people out.
+/// The remembered session, if the server still takes it (signed_in.rs: refreshed first when
+/// near expiry; a session the server ended is forgotten and the window told).
 #[tauri::command]
 pub async fn restore_session<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<Option<Profile>, AppError> {
     ensure_backend(&app, &state).await?;
-    let Some(saved) = persist::load(&app) else {
-        return Ok(None);
-    };
-    let client = {
-        let backend = state.backend.lock().await;
-        let Some(b) = backend.as_ref() else {
-            return Ok(None);
-        };
-        if b.app_id() != saved.app_id || (b.embedded.is_none() && b.server_url() != saved.server) {
-            tracing::info!("the saved session belongs to another server or app; not restoring it");
-            return Ok(None);
-        }
-        b.client.clone()
-    };
-    let token = qrlogin_core::secret::Secret::new(saved.token.clone());
-    match client.check_token(&token).await {
-        Ok(profile) => Ok(Some(profile)),
-        Err(e) if e.retryable() => {
-            let now = now_ms();
-            if saved.expires_at.map(|t| t > now).unwrap_or(false) {
-                tracing::warn!(error = %e, "server unreachable; trusting the saved session until it expires");
-                Ok(Some(saved.profile))
-            } else {
-                Ok(None)
-            }
-        }
-        Err(e) => {
-            tracing::info!(error = %e, "the saved session is no longer valid; forgetting it");
-            persist::clear(&app)?;
-            Ok(None)
-        }
-    }
+    signed_in::restore(&app, &state).await
 }
 
 #[tauri::command]
@@ -170,12 +141,12 @@ pub async fn start_login<R: Runtime>(
     on_event: Channel<LoginEvent>,
 ) -> Result<(), AppError> {
     ensure_backend(&app, &state).await?;
-    let (client, app_id, server) = {
+    let (client, embedded) = {
         let backend = state.backend.lock().await;
         let b = backend
             .as_ref()
             .ok_or_else(|| AppError::Server("no server".into()))?;
-        (b.client.clone(), b.app_id(), b.server_url())
+        (b.client.clone(), b.embedded.is_some())
     };
     let attempt = state.next_attempt();
     let opts = login::session_options(&state.config, &state.tips, state.lang(), attempt);
@@ -184,21 +155,13 @@ pub async fn start_login<R: Runtime>(
     let redirect_url = state.config.login.redirect_url.clone();
     let include_token = state.config.login.redirect_include_token;
     let handle = app.clone();
+    let issuer = client.clone();
     let sink = move |event: LoginEvent| {
         if let LoginEvent::LoggedIn {
             profile, session, ..
         } = &event
         {
-            let remembered = Remembered {
-                server: server.clone(),
-                app_id: app_id.clone(),
-                token: session.token.expose().to_string(),
-                expires_at: session.expires_at,
-                profile: profile.clone(),
-            };
-            if let Err(e) = persist::save(&handle, &remembered) {
-                tracing::error!(error = %e, "could not remember the session");
-            }
+            signed_in::remember(&handle, &issuer, embedded, profile, session);
             tracing::info!(user = %profile.id, "signed in");
             after_login::run(
                 &handle,
@@ -227,15 +190,16 @@ pub async fn cancel_login(state: State<'_, AppState>) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Signs out here at once and at the server when it answers (`reason`: `button` | `idle`, for
+/// the log). The result says which (signed_in.rs).
 #[tauri::command]
 pub async fn sign_out<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
-) -> Result<(), AppError> {
-    state.replace_login(None);
-    persist::clear(&app)?;
-    tracing::info!("signed out");
-    Ok(())
+    reason: Option<String>,
+) -> Result<SignOutResult, AppError> {
+    let why = reason.as_deref().unwrap_or("button");
+    signed_in::sign_out(&app, &state, why).await
 }
 
 #[tauri::command]
@@ -319,11 +283,4 @@ pub fn ui_painted(state: State<'_, AppState>, what: String) {
     let since_start = state.started.elapsed();
     tracing::info!(what = %what, ms = since_start.as_secs_f64() * 1000.0, "painted");
     crate::paint_log::record(&what);
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

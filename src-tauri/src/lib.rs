@@ -11,8 +11,12 @@ pub mod logging;
 pub mod login;
 pub mod paint_log;
 pub mod persist;
+pub mod revocation_queue;
 pub mod settings;
+pub mod sign_out_cli;
+pub mod signed_in;
 pub mod state;
+pub mod token_store;
 
 use clap::Parser;
 use state::AppState;
@@ -74,6 +78,16 @@ pub fn run() {
         "starting"
     );
 
+    if cli.sign_out {
+        // No window: the session is signed out from the token store and the server directly.
+        std::process::exit(sign_out_cli::run(
+            &settings.config,
+            &settings::app_data_dir(),
+            settings::IDENTIFIER,
+            settings.lang,
+        ));
+    }
+
     let state = AppState::new(settings.config, settings.tips, settings.lang);
     // Registered first, as the plugin asks: a second start hands over to the first and exits.
     let builder =
@@ -113,6 +127,7 @@ pub fn run() {
             // Stop the embedded server so that held long-polls are answered and SQLite is closed.
             let state = handle.state::<AppState>();
             state.replace_login(None);
+            signed_in::shutdown(handle);
             tauri::async_runtime::block_on(async {
                 if let Some(backend) = state.backend.lock().await.take() {
                     if let Some(embedded) = backend.embedded {

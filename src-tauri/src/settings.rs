@@ -40,6 +40,11 @@ pub fn user_config_dir() -> PathBuf {
     xdg("XDG_CONFIG_HOME", ".config").join("qrlogin")
 }
 
+/// The app's data dir, as Tauri derives it on Linux (`$XDG_DATA_HOME/<identifier>`).
+pub fn app_data_dir() -> PathBuf {
+    data_dir().join(IDENTIFIER)
+}
+
 fn data_dir() -> PathBuf {
     xdg("XDG_DATA_HOME", ".local/share")
 }

@@ -2,11 +2,13 @@
 //! used, the embedded server), the login attempt in flight and the UI language.
 
 use crate::login::Backend;
+use crate::token_store::TokenStore;
 use qrlogin_core::config::Config;
+use qrlogin_core::refresh::SessionKeeper;
 use qrlogin_core::session::LoginSession;
 use qrlogin_core::tips::{Lang, Tips};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 pub struct AppState {
@@ -19,6 +21,13 @@ pub struct AppState {
     login: Mutex<Option<LoginSession>>,
     attempts: AtomicU32,
     pub started: Instant,
+    /// Where tokens are kept; opened on first use (it needs the app's data dir).
+    pub token_store: OnceLock<Arc<TokenStore>>,
+    /// Refreshes the signed-in session's token in the background; dropping it stops that.
+    keeper: Mutex<Option<SessionKeeper>>,
+    /// Whether the background retry of queued revocations is running, and that task.
+    pub revoker_running: AtomicBool,
+    revoker: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -31,6 +40,10 @@ impl AppState {
             login: Mutex::new(None),
             attempts: AtomicU32::new(0),
             started: Instant::now(),
+            token_store: OnceLock::new(),
+            keeper: Mutex::new(None),
+            revoker_running: AtomicBool::new(false),
+            revoker: Mutex::new(None),
         }
     }
 
@@ -57,6 +70,26 @@ impl AppState {
         };
         if let Some(old) = old {
             old.cancel();
+        }
+    }
+
+    /// Installs the keeper of a new session (or none), stopping the previous one.
+    pub fn set_keeper(&self, next: Option<SessionKeeper>) {
+        let old = match self.keeper.lock() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, next),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), next),
+        };
+        drop(old);
+    }
+
+    /// Remembers the background revocation task (or none), aborting the previous one.
+    pub fn set_revoker(&self, next: Option<tauri::async_runtime::JoinHandle<()>>) {
+        let old = match self.revoker.lock() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, next),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), next),
+        };
+        if let Some(task) = old {
+            task.abort();
         }
     }
 }

@@ -100,6 +100,20 @@ fn the_window_may_call_only_the_commands_the_ui_uses() {
         "clipboard.read_text",
     );
 
+    // The window listens for the shell's session events (session ended, refreshed, revocation
+    // delivered); listening may fail here for want of a real webview, but not because of the ACL.
+    if let Err(e) = invoke(
+        &main,
+        "plugin:event|listen",
+        json!({"event": "session-ended", "target": {"kind": "Any"}, "handler": 1}),
+        LOCAL,
+    ) {
+        assert!(
+            !e.contains("not allowed"),
+            "listening for session events is refused: {e}"
+        );
+    }
+
     // What `core:default` used to grant the page: emitting events to Rust listeners, reading the
     // user's directories, poking at windows and the tray.
     assert_refused(

@@ -116,6 +116,8 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     config.server.dialect = DialectId::V2;
     config.server.app_id = creds.app_id.clone();
     config.server.user_pool_id = creds.user_pool_id.clone();
+    // The file store is what this test inspects (tests/token_store.rs covers the keyring).
+    config.login.token_store = "file".into();
 
     let app = make_app(config.clone());
     let handle = app.handle().clone();
@@ -238,8 +240,12 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
     assert_eq!(restored.username.as_deref(), Some("alice"));
 
     // Sign out forgets it: the next start shows the QR.
-    rt.block_on(commands::sign_out(handle.clone(), app.state()))
-        .unwrap();
+    rt.block_on(commands::sign_out(
+        handle.clone(),
+        app.state(),
+        Some("button".into()),
+    ))
+    .unwrap();
     assert!(rt
         .block_on(commands::restore_session(handle.clone(), app.state()))
         .unwrap()

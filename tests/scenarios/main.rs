@@ -6,6 +6,7 @@
 //! Evidence: `target/e2e/<scenario>-<step>.png` and `target/e2e/<scenario>-driver.log`.
 
 mod s10_flaky_proxy;
+mod s11_offline_sign_out;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;
@@ -105,4 +106,57 @@ pub fn nickname_in(shown: &str) -> String {
         .or_else(|| shown.strip_suffix(" 已扫码"))
         .unwrap_or(shown)
         .to_string()
+}
+
+/// The access token in the app's token store (the 0600 file in its data dir; the scenario sets
+/// `login.token_store = "file"`).
+pub async fn held_token(home: &std::path::Path) -> String {
+    let path = home.join("data/dev.qrlogin.desktop/session.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if let Some(t) = v["session"]["token"].as_str() {
+                return t.to_string();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session in {}",
+            path.display()
+        );
+        tokio::time::sleep(qrlogin_e2e::POLL).await;
+    }
+}
+
+/// RFC 7662 introspection at the test server, as the app (a public client).
+pub struct Introspect {
+    client: qrlogin_core::Client,
+    endpoints: qrlogin_core::oauth::Endpoints,
+}
+
+impl Introspect {
+    pub async fn new(server: &qrlogin_e2e::TestServer) -> Self {
+        let client = qrlogin_core::Client::new(qrlogin_core::ClientConfig::new(
+            server.base_url(),
+            qrlogin_core::DialectId::V2,
+            server.app_id(),
+        ))
+        .expect("a client for the test server");
+        let endpoints = qrlogin_core::oauth::discover(&client)
+            .await
+            .expect("the test server publishes its endpoints");
+        Self { client, endpoints }
+    }
+
+    pub async fn active(&self, token: &str) -> bool {
+        let v = qrlogin_core::oauth::introspect(
+            &self.client,
+            &self.endpoints,
+            &qrlogin_core::secret::Secret::new(token),
+        )
+        .await
+        .expect("introspection answers");
+        v["active"] == true
+    }
 }

@@ -1,5 +1,6 @@
 //! Scenario 8: Kiosk mode: full screen, and an idle signed-in user is signed out back to a fresh QR after a
-//! visible warning with a countdown.
+//! visible warning with a countdown; the token the kiosk held is then dead at the server too
+//! (introspection says `active: false`), and the QR screen says "Signed out.".
 //!
 //! Xvfb has no window manager, so "full screen" cannot be asserted through window geometry with
 //! any confidence: the test asserts the kiosk chrome (`body.kiosk`, no demo/LAN extras) and only
@@ -21,7 +22,9 @@ async fn s8_kiosk_idle_sign_out() {
     let config = AppConfig::for_server(&server, "v2", "en")
         .set("kiosk.enabled", true)
         .set("kiosk.idle_sign_out_secs", IDLE_SECS)
-        .set("kiosk.warn_secs", WARN_SECS);
+        .set("kiosk.warn_secs", WARN_SECS)
+        // The file store, so that the test can read the token the kiosk holds.
+        .set("login.token_store", "file");
     let home = AppHome::with_config(&config);
     let app = App::launch(&sc, &home, &[]).await;
 
@@ -49,6 +52,15 @@ async fn s8_kiosk_idle_sign_out() {
     );
 
     let used = super::sign_in_from_phone(&app, "2", &frank).await;
+    let token = super::held_token(home.path()).await;
+    let introspect = super::Introspect::new(&server).await;
+    if !introspect.active(&token).await {
+        app.fail_with(
+            "2-3-profile",
+            "the kiosk's token is not active at the server",
+        )
+        .await;
+    }
 
     // Hands off. The warning shows the countdown, then the user is signed out.
     let warn_by = Duration::from_secs((IDLE_SECS - WARN_SECS) as u64 + 20);
@@ -99,6 +111,21 @@ async fn s8_kiosk_idle_sign_out() {
         app.fail_with(
             "4-signed-out",
             "the idle warning is still shown over the fresh QR",
+        )
+        .await;
+    }
+    if introspect.active(&token).await {
+        app.fail_with(
+            "4-signed-out",
+            "the idle sign-out left the token active at the server",
+        )
+        .await;
+    }
+    let notice = app.text("notice").await;
+    if notice != "Signed out." || !app.is_shown("notice").await {
+        app.fail_with(
+            "4-signed-out",
+            format!("the QR screen does not say it signed out at the server: {notice:?}"),
         )
         .await;
     }

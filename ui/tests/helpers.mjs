@@ -37,7 +37,15 @@ export function installFakeTauri(dom, responses = {}) {
     }
   }
   const table = { app_info: APP_INFO, restore_session: null, ...responses };
+  const listeners = new Map(); // Tauri event name -> handlers (window.__TAURI__.event.listen)
   dom.window.__TAURI__ = {
+    event: {
+      async listen(name, handler) {
+        if (!listeners.has(name)) listeners.set(name, new Set());
+        listeners.get(name).add(handler);
+        return () => listeners.get(name).delete(handler);
+      },
+    },
     core: {
       Channel,
       async invoke(cmd, args) {
@@ -53,6 +61,10 @@ export function installFakeTauri(dom, responses = {}) {
     channels,
     names: () => calls.map((c) => c.cmd),
     count: (cmd) => calls.filter((c) => c.cmd === cmd).length,
+    /** Emits a Tauri event (`app.emit` in the shell) to the page's listeners. */
+    emit(name, payload) {
+      for (const h of listeners.get(name) ?? []) h({ event: name, payload });
+    },
     /** Delivers an event on the newest channel, as the shell would. */
     push(event, data) {
       const ch = channels.at(-1);
@@ -78,9 +90,10 @@ export function disposeAll() {
 }
 
 /** Boots the real app on a fresh page with a fake shell. */
-export async function bootApp(responses = {}, { appInfo } = {}) {
+export async function bootApp(responses = {}, { appInfo } = {}, beforeStart = () => {}) {
   const dom = makeDom();
   const fake = installFakeTauri(dom, appInfo ? { app_info: appInfo, ...responses } : responses);
+  beforeStart(fake);
   const { startApp } = await import('../app.js');
   const app = startApp(dom.window.document);
   running.push({ app, dom });

@@ -22,6 +22,7 @@
 //! | `login.after_login` | `"profile"` | `profile` \| `redirect` \| `print-token` \| `command` |
 //! | `login.command` | `""` | for `after_login = "command"`: run with the profile in its environment |
 //! | `login.redirect_include_token` | `false` | put the token in the redirect URL |
+//! | `login.token_store` | `"auto"` | `auto` (OS keyring when one answers, else the 0600 file) \| `keyring` \| `file` |
 //! | `tips.<lang>.<tip>` | Authing's texts | `[tips.en]` / `[tips."zh-CN"]`, tips `title scanned canceled expired success success_redirect retry failed` (or Authing's names `tips scannedTips ...`) |
 //! | `kiosk.enabled` | `false` | kiosk mode |
 //! | `kiosk.idle_sign_out_secs` | `120` | sign out after this long without input |
@@ -143,6 +144,8 @@ pub struct LoginConfig {
     pub redirect_url: String,
     /// Put the token in the redirect URL (off: the URL carries the profile only).
     pub redirect_include_token: bool,
+    /// Where the shell keeps tokens: `auto | keyring | file` (checked by [`Config::validate`]).
+    pub token_store: String,
 }
 
 impl Default for LoginConfig {
@@ -156,9 +159,13 @@ impl Default for LoginConfig {
             command: String::new(),
             redirect_url: String::new(),
             redirect_include_token: false,
+            token_store: "auto".into(),
         }
     }
 }
+
+/// `login.token_store`: the OS keyring (Secret Service) when one answers, else the 0600 file.
+pub const TOKEN_STORES: [&str; 3] = ["auto", "keyring", "file"];
 
 pub const AFTER_LOGIN_ACTIONS: [&str; 4] = ["profile", "redirect", "print-token", "command"];
 
@@ -348,6 +355,7 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "login.command", default: "\"\"", doc: "for after_login = \"command\": run with the profile in its environment" },
     KeyDoc { key: "login.redirect_url", default: "\"\"", doc: "for after_login = \"redirect\": open `{redirect_url}?code=200&data={user JSON}` in the browser" },
     KeyDoc { key: "login.redirect_include_token", default: "false", doc: "put the token in that URL's user JSON; off because a URL lands in the browser's argv (readable by every user), its history and the callback's access logs" },
+    KeyDoc { key: "login.token_store", default: "\"auto\"", doc: "where tokens are kept: auto (the OS keyring when one is unlocked, else the file) | keyring | file (0600 in the app's data dir); switching moves what is stored" },
     KeyDoc { key: "tips.<lang>.<tip>", default: "Authing's texts", doc: "[tips.en] / [tips.\"zh-CN\"]; tips: title scanned canceled expired success success_redirect retry failed (Authing's names tips, scannedTips, ... work too); HTML limited to strong em b i br span" },
     KeyDoc { key: "kiosk.enabled", default: "false", doc: "kiosk mode: full screen, sign out when idle" },
     KeyDoc { key: "kiosk.idle_sign_out_secs", default: "120", doc: "sign out after this many seconds without input" },
@@ -452,6 +460,17 @@ impl Config {
                     format!("required when login.after_login = \"redirect\" ({e})"),
                 ));
             }
+        }
+        if !TOKEN_STORES.contains(&l.token_store.as_str()) {
+            return Err(invalid(
+                "login.token_store",
+                format!(
+                    "unknown store `{}`, expected one of {}{}",
+                    l.token_store,
+                    TOKEN_STORES.join(", "),
+                    did_you_mean(&l.token_store, &TOKEN_STORES)
+                ),
+            ));
         }
         if l.after_login == "command" && l.command.trim().is_empty() {
             return Err(invalid(

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod dialect;
 pub mod discovery;
 pub mod error;
@@ -12,9 +13,11 @@ pub mod events;
 pub mod failure;
 pub mod http;
 pub mod media;
+pub mod oauth;
 pub mod pkce;
 pub mod profile;
 pub mod qr;
+pub mod refresh;
 pub mod secret;
 pub mod session;
 pub mod tips;

@@ -328,6 +328,8 @@ pub struct WireUser {
     pub token: Option<Secret>,
     /// As the server wrote it: RFC 3339 on current servers, a JS `Date` string on G1.
     pub token_expired_at: Option<String>,
+    /// qrlogin-server's extra `refreshToken` (PROTOCOL §4.6); Authing's G1–G3 have none.
+    pub refresh_token: Option<Secret>,
 }
 
 /// A G4 token set. `expire_in` is Authing's spelling.

@@ -134,6 +134,7 @@ pub fn parse_user(v: &Value) -> WireUser {
         photo: string(v, "photo").or_else(|| string(v, "avatar")),
         token: string(v, "token").map(Secret::new),
         token_expired_at: string(v, "tokenExpiredAt"),
+        refresh_token: string(v, "refreshToken").map(Secret::new),
     }
 }
 

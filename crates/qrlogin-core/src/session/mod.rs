@@ -490,7 +490,7 @@ impl Runner {
         let session = AuthSession {
             token,
             id_token: None,
-            refresh_token: None,
+            refresh_token: u.refresh_token.clone(),
             expires_at,
             photo_url: u.photo.clone(),
         };
@@ -636,6 +636,7 @@ fn claims_user(ts: &dialect::TokenSet) -> Option<WireUser> {
         photo: None,
         token: None,
         token_expired_at: None,
+        refresh_token: None,
     })
 }
 
