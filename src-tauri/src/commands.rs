@@ -65,6 +65,7 @@ pub async fn ensure_backend<R: Runtime>(
     let backend = if config.server.url.trim().is_empty() {
         let data_dir = app.path().app_data_dir()?;
         let embedded = Embedded::start(&data_dir, config.server.lan, config.server.port).await?;
+        crate::startup::mark("server-ready");
         let client = login::client_for_embedded(config, &embedded, state.lang())?;
         Backend {
             client: Arc::new(client),
@@ -78,6 +79,7 @@ pub async fn ensure_backend<R: Runtime>(
         }
     };
     *slot = Some(backend);
+    crate::startup::mark("backend-ready");
     Ok(())
 }
 
@@ -116,6 +118,7 @@ pub async fn app_info<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<AppInfo, AppError> {
+    crate::startup::mark("app-info");
     ensure_backend(&app, &state).await?;
     Ok(info_of(&state).await)
 }
@@ -184,7 +187,11 @@ pub async fn start_login<R: Runtime>(
     let redirect_url = state.config.login.redirect_url.clone();
     let include_token = state.config.login.redirect_include_token;
     let handle = app.clone();
+    crate::startup::mark("login-started");
     let sink = move |event: LoginEvent| {
+        if let LoginEvent::QrReady { generation: 1, .. } = &event {
+            crate::startup::mark("qr-ready");
+        }
         if let LoginEvent::LoggedIn {
             profile, session, ..
         } = &event

@@ -12,6 +12,7 @@ pub mod login;
 pub mod paint_log;
 pub mod persist;
 pub mod settings;
+pub mod startup;
 pub mod state;
 
 use clap::Parser;
@@ -36,12 +37,18 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::ui_painted,
         ])
         .setup(move |app| {
+            startup::mark("setup");
             if kiosk {
                 if let Some(window) = app.get_webview_window("main") {
                     kiosk::apply(&window);
                 }
             }
             Ok(())
+        })
+        .on_page_load(|_webview, payload| {
+            if matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+                startup::mark("page-loaded");
+            }
         })
         .on_window_event(move |window, event| {
             // A kiosk must not be closed from its own window (Alt+F4, a stray click).
@@ -55,6 +62,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
 }
 
 pub fn run() {
+    startup::mark("main");
     let cli = cli::Cli::parse();
     // Config problems are reported before any window opens, with the key and the line.
     let settings = match settings::resolve(&cli) {
