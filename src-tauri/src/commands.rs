@@ -247,14 +247,18 @@ pub async fn sign_out<R: Runtime>(
 
 #[tauri::command]
 pub async fn demo_credentials(state: State<'_, AppState>) -> Result<DemoCredentials, AppError> {
-    let backend = state.backend.lock().await;
-    let demo = backend
-        .as_ref()
-        .and_then(|b| b.embedded.as_ref())
-        .map(|e| e.demo.clone())
-        .ok_or_else(|| {
-            AppError::NotAvailable("the demo account exists only on the embedded server".into())
-        })?;
+    let demo = {
+        let backend = state.backend.lock().await;
+        backend
+            .as_ref()
+            .and_then(|b| b.embedded.as_ref())
+            .map(|e| e.demo_account())
+            .ok_or_else(|| {
+                AppError::NotAvailable("the demo account exists only on the embedded server".into())
+            })?
+    };
+    // Just after a first start the demo user may still be in the making (without the lock held).
+    let demo = demo.await?;
     Ok(DemoCredentials {
         username: demo.username,
         password: demo.password,

@@ -43,6 +43,17 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
                     kiosk::apply(&window);
                 }
             }
+            // The server (or the client for a configured one) gets ready while the webview
+            // loads, not after the page asks for it; the page's first command waits on the same
+            // lock. Spawned, never blocked on: setup runs on the UI thread.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<AppState>();
+                if let Err(e) = commands::ensure_backend(&handle, &state).await {
+                    // The page's first command tries again and shows the error.
+                    tracing::warn!(error = %e, "the backend could not start ahead of the page");
+                }
+            });
             Ok(())
         })
         .on_page_load(|_webview, payload| {
