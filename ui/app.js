@@ -308,8 +308,12 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
       bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
     ]);
+    // Both questions at once: the remembered session does not wait for app_info's answer, one
+    // round trip less before the QR. A broken remembered session is just "not signed in".
+    const asking = bridge.appInfo();
+    const restoring = bridge.restoreSession().catch(() => null);
     try {
-      applyInfo(await bridge.appInfo());
+      applyInfo(await asking);
     } catch {
       applyInfo({});
     }
@@ -318,12 +322,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     applyChrome(doc, lang);
     render(doc, view);
 
-    let profile = null;
-    try {
-      profile = await bridge.restoreSession();
-    } catch {
-      profile = null; // a broken remembered session is just "not signed in"
-    }
+    const profile = await restoring;
     if (profile) {
       update(profileView(view, profile));
       painted('profile');

@@ -65,6 +65,7 @@ pub async fn ensure_backend<R: Runtime>(
     let backend = if config.server.url.trim().is_empty() {
         let data_dir = app.path().app_data_dir()?;
         let embedded = Embedded::start(&data_dir, config.server.lan, config.server.port).await?;
+        crate::startup::mark("server-ready");
         let client = login::client_for_embedded(config, &embedded, state.lang())?;
         Backend {
             client: Arc::new(client),
@@ -81,6 +82,7 @@ pub async fn ensure_backend<R: Runtime>(
     drop(slot);
     // Revocations that earlier runs could not deliver go out now that the server is known.
     signed_in::after_start(app);
+    crate::startup::mark("backend-ready");
     Ok(())
 }
 
@@ -119,6 +121,7 @@ pub async fn app_info<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<AppInfo, AppError> {
+    crate::startup::mark("app-info");
     ensure_backend(&app, &state).await?;
     Ok(info_of(&state).await)
 }
@@ -156,7 +159,11 @@ pub async fn start_login<R: Runtime>(
     let include_token = state.config.login.redirect_include_token;
     let handle = app.clone();
     let issuer = client.clone();
+    crate::startup::mark("login-started");
     let sink = move |event: LoginEvent| {
+        if let LoginEvent::QrReady { generation: 1, .. } = &event {
+            crate::startup::mark("qr-ready");
+        }
         if let LoginEvent::LoggedIn {
             profile, session, ..
         } = &event
@@ -204,14 +211,18 @@ pub async fn sign_out<R: Runtime>(
 
 #[tauri::command]
 pub async fn demo_credentials(state: State<'_, AppState>) -> Result<DemoCredentials, AppError> {
-    let backend = state.backend.lock().await;
-    let demo = backend
-        .as_ref()
-        .and_then(|b| b.embedded.as_ref())
-        .map(|e| e.demo.clone())
-        .ok_or_else(|| {
-            AppError::NotAvailable("the demo account exists only on the embedded server".into())
-        })?;
+    let demo = {
+        let backend = state.backend.lock().await;
+        backend
+            .as_ref()
+            .and_then(|b| b.embedded.as_ref())
+            .map(|e| e.demo_account())
+            .ok_or_else(|| {
+                AppError::NotAvailable("the demo account exists only on the embedded server".into())
+            })?
+    };
+    // Just after a first start the demo user may still be in the making (without the lock held).
+    let demo = demo.await?;
     Ok(DemoCredentials {
         username: demo.username,
         password: demo.password,

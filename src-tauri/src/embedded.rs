@@ -9,6 +9,7 @@ use qrlogin_server::{
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
+use tokio::sync::watch;
 
 /// The demo account the window can show on request. Kept in the app data dir (mode 0600), next to
 /// the server's own database; the password is random per machine.
@@ -34,24 +35,61 @@ pub struct Embedded {
     server: Server,
     running: RunningServer,
     pub demo: DemoAccount,
+    /// `None` until the demo user exists (its Argon2 hash is made after the server is up, so
+    /// that it does not delay the first QR), then whether making it worked.
+    demo_user: watch::Receiver<Option<Result<(), String>>>,
     pub lan: bool,
 }
 
 impl Embedded {
-    /// Opens the data dir (creating pool, keys and the demo account on first start) and serves.
+    /// Opens the data dir (creating pool, keys and the demo app on first start) and serves. On a
+    /// first start the demo user is made right after, in the background: the first QR needs the
+    /// app, not the user, and the user's password hash is the slowest step of a first start.
     pub async fn start(data_dir: &Path, lan: bool, port: u16) -> Result<Self, AppError> {
         let server = Server::open(OpenOptions::new(data_dir.join("server")))
             .await
             .map_err(|e| AppError::Server(e.to_string()))?;
-        let demo = ensure_demo(&server, data_dir).await?;
+        let (demo, new_user) = demo_app(&server, data_dir).await?;
         let running = serve(&server, lan, port).await?;
         tracing::info!(url = %running.base_url(), lan, "embedded server started");
+        let (done, demo_user) = watch::channel(None);
+        if new_user {
+            let (server, demo, path) = (server.clone(), demo.clone(), demo_file(data_dir));
+            tokio::spawn(async move {
+                let made = make_demo_user(&server, &demo, &path).await;
+                if let Err(e) = &made {
+                    tracing::error!(error = %e, "could not make the demo user");
+                }
+                let _ = done.send(Some(made.map_err(|e| e.to_string())));
+            });
+        } else {
+            let _ = done.send(Some(Ok(())));
+        }
         Ok(Self {
             server,
             running,
             demo,
+            demo_user,
             lan,
         })
+    }
+
+    /// The demo account once its user can sign in (at once, except just after a first start).
+    pub fn demo_account(&self) -> impl std::future::Future<Output = Result<DemoAccount, AppError>> {
+        let mut ready = self.demo_user.clone();
+        let demo = self.demo.clone();
+        async move {
+            let made = ready
+                .wait_for(Option::is_some)
+                .await
+                .map_err(|_| AppError::Server("the demo user was not made".into()))?
+                .clone();
+            match made {
+                Some(Ok(())) => Ok(demo),
+                Some(Err(e)) => Err(AppError::Server(format!("the demo user was not made: {e}"))),
+                None => Err(AppError::Server("the demo user was not made".into())),
+            }
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -65,6 +103,7 @@ impl Embedded {
             server,
             running,
             demo,
+            demo_user,
             ..
         } = self;
         running.shutdown().await;
@@ -74,6 +113,7 @@ impl Embedded {
             server,
             running,
             demo,
+            demo_user,
             lan,
         })
     }
@@ -131,7 +171,10 @@ fn demo_file(data_dir: &Path) -> PathBuf {
     data_dir.join("demo.json")
 }
 
-async fn ensure_demo(server: &Server, data_dir: &Path) -> Result<DemoAccount, AppError> {
+/// The demo account from demo.json when its app is still in the database (`false`: nothing to
+/// make); otherwise a new demo app and password (`true`: the user is still to be made, and
+/// demo.json is written once it is, so a start cut short makes them again).
+async fn demo_app(server: &Server, data_dir: &Path) -> Result<(DemoAccount, bool), AppError> {
     let path = demo_file(data_dir);
     if let Ok(bytes) = std::fs::read(&path) {
         match serde_json::from_slice::<DemoAccount>(&bytes) {
@@ -141,7 +184,7 @@ async fn ensure_demo(server: &Server, data_dir: &Path) -> Result<DemoAccount, Ap
                     .await
                     .map_err(|e| AppError::Server(e.to_string()))?;
                 if apps.iter().any(|a| a.app_id == demo.app_id) {
-                    return Ok(demo);
+                    return Ok((demo, false));
                 }
                 tracing::warn!("demo app is gone from the server database; making a new one");
             }
@@ -158,22 +201,32 @@ async fn ensure_demo(server: &Server, data_dir: &Path) -> Result<DemoAccount, Ap
         })
         .await
         .map_err(|e| AppError::Server(e.to_string()))?;
-    let password = Secret::new(random_password());
-    let username = "demo".to_string();
+    let demo = DemoAccount {
+        app_id: creds.app_id,
+        user_pool_id: creds.user_pool_id,
+        username: "demo".to_string(),
+        password: random_password(),
+    };
+    Ok((demo, true))
+}
+
+/// Makes (or resets) the demo user with the demo password, then records the account.
+async fn make_demo_user(server: &Server, demo: &DemoAccount, path: &Path) -> Result<(), AppError> {
+    let password = Secret::new(demo.password.clone());
     if server
-        .find_user_by_username(&username)
+        .find_user_by_username(&demo.username)
         .await
         .map_err(|e| AppError::Server(e.to_string()))?
         .is_some()
     {
         server
-            .set_password(&username, password.expose())
+            .set_password(&demo.username, password.expose())
             .await
             .map_err(|e| AppError::Server(e.to_string()))?;
     } else {
         server
             .add_user(NewUser {
-                username: username.clone(),
+                username: demo.username.clone(),
                 password: password.expose().to_string(),
                 nickname: Some("Demo User".into()),
                 email: Some("demo@example.com".into()),
@@ -182,14 +235,7 @@ async fn ensure_demo(server: &Server, data_dir: &Path) -> Result<DemoAccount, Ap
             .await
             .map_err(|e| AppError::Server(e.to_string()))?;
     }
-    let demo = DemoAccount {
-        app_id: creds.app_id,
-        user_pool_id: creds.user_pool_id,
-        username,
-        password: password.expose().to_string(),
-    };
-    write_private(&path, &serde_json::to_vec_pretty(&demo).unwrap_or_default())?;
-    Ok(demo)
+    write_private(path, &serde_json::to_vec_pretty(demo).unwrap_or_default())
 }
 
 /// Readable words are easier to type on a phone than symbols.
@@ -251,5 +297,59 @@ mod tests {
         let listener = std::net::TcpListener::bind((ip, 0))
             .unwrap_or_else(|e| panic!("{ip} is not an address of this machine: {e}"));
         assert_eq!(listener.local_addr().unwrap().ip(), ip);
+    }
+
+    /// A first start serves before the demo user's password hash is made; the account is ready
+    /// after, and a later start finds the same one without making anything.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_first_start_serves_before_the_demo_user_and_a_later_start_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Embedded::start(dir.path(), false, 0).await.unwrap();
+        // The Argon2 hash takes tens of milliseconds; start has returned well before it is done.
+        assert!(
+            !demo_file(dir.path()).exists(),
+            "the demo user was made before the server was handed over"
+        );
+        assert!(
+            get_status_line(&first.base_url(), "/.well-known/qrlogin")
+                .await
+                .contains(" 200 "),
+            "the server answers at once"
+        );
+        let demo = first.demo_account().await.unwrap();
+        assert!(demo_file(dir.path()).exists());
+        let user = first
+            .server
+            .find_user_by_username(&demo.username)
+            .await
+            .unwrap();
+        assert!(
+            user.is_some(),
+            "the demo user exists once demo_account resolves"
+        );
+        first.shutdown().await;
+
+        let later = Embedded::start(dir.path(), false, 0).await.unwrap();
+        let again = later.demo_account().await.unwrap();
+        assert_eq!(again.app_id, demo.app_id);
+        assert_eq!(again.password, demo.password);
+        assert_eq!(later.server.list_apps().await.unwrap().len(), 1);
+        later.shutdown().await;
+    }
+
+    /// The status line of a plain HTTP/1.1 GET (the shell has no HTTP client of its own).
+    async fn get_status_line(base_url: &str, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = base_url.trim_start_matches("http://").trim_end_matches('/');
+        let mut conn = tokio::net::TcpStream::connect(host).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        conn.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = Vec::new();
+        conn.read_to_end(&mut reply).await.unwrap();
+        String::from_utf8_lossy(&reply)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 }

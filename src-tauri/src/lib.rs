@@ -15,6 +15,7 @@ pub mod revocation_queue;
 pub mod settings;
 pub mod sign_out_cli;
 pub mod signed_in;
+pub mod startup;
 pub mod state;
 pub mod token_store;
 
@@ -43,12 +44,29 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::ui_painted,
         ])
         .setup(move |app| {
+            startup::mark("setup");
             if kiosk {
                 if let Some(window) = app.get_webview_window("main") {
                     kiosk::apply(&window);
                 }
             }
+            // The server (or the client for a configured one) gets ready while the webview
+            // loads, not after the page asks for it; the page's first command waits on the same
+            // lock. Spawned, never blocked on: setup runs on the UI thread.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = handle.state::<AppState>();
+                if let Err(e) = commands::ensure_backend(&handle, &state).await {
+                    // The page's first command tries again and shows the error.
+                    tracing::warn!(error = %e, "the backend could not start ahead of the page");
+                }
+            });
             Ok(())
+        })
+        .on_page_load(|_webview, payload| {
+            if matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+                startup::mark("page-loaded");
+            }
         })
         .on_window_event(move |window, event| {
             // A kiosk must not be closed from its own window (Alt+F4, a stray click).
@@ -62,6 +80,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
 }
 
 pub fn run() {
+    startup::mark("main");
     let cli = cli::Cli::parse();
     // Config problems are reported before any window opens, with the key and the line.
     let settings = match settings::resolve(&cli) {

@@ -1,13 +1,19 @@
-//! Rows 2, 3 and 4: the real app (release build) against a bare Tauri hello-world, both in this
-//! X display (run under `xvfb-run` + `dbus-run-session`). The reference server runs in this
-//! process; the app is configured to use it (`QRLOGIN_CONFIG`).
+//! Rows 2, 3 and 4: the real app against a bare Tauri hello-world, both in this X display (run
+//! under `xvfb-run` + `dbus-run-session`).
 //!
-//! Per sample, interleaved: launch the hello-world (fresh HOME) and time spawn → its first-paint
-//! line; launch the app (fresh HOME, so no remembered session) and time spawn → `qr` paint line
-//! (row 3); take a screenshot (`import -window root`), decode the QR, open it as the phone,
-//! confirm, and time confirm-returned → `profile` paint line (row 2); stop both.
-//! Then one more launch of each, side by side: memory of each process tree with the QR shown,
-//! and CPU over `idle_secs` of waiting (row 4).
+//! Two set-ups of the app: `remote` (the reference server runs in this process and the app is
+//! configured to use it with `QRLOGIN_CONFIG`) and `embedded` (no config: the app runs its own
+//! server, as on a fresh install). Each in two starts: `first` (empty HOME, so empty data dir,
+//! WebKit caches and store) and `later` (a copy of a HOME that one earlier start left behind,
+//! never signed in, so the QR shows again).
+//!
+//! Per sample, in an order that rotates so drift hits all: the hello-world (fresh HOME), spawn →
+//! its first-paint line; each app variant, spawn → `qr` paint line (row 3) plus the app's
+//! `startup-*` milestones (the breakdown); for `remote`, also a screenshot (`import -window
+//! root`), decode the QR, open it as the phone, confirm, and time confirm-returned → `profile`
+//! paint line (row 2; the embedded demo app asks for a check code a phone reads off the window,
+//! so row 2 uses the remote set-up). Then one more launch of each, side by side: memory of each
+//! process tree with the QR shown, and CPU over `idle_secs` of waiting (row 4).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,6 +32,8 @@ pub struct Params {
     pub samples: usize,
     pub idle_secs: u64,
     pub work: PathBuf,
+    /// What was measured, for the report: `release` or `debug` binaries.
+    pub build: String,
 }
 
 struct Launched {
@@ -34,9 +42,37 @@ struct Launched {
     spawned_ns: i128,
 }
 
-fn launch(bin: &Path, work: &Path, name: &str, config: Option<&Path>) -> Result<Launched, String> {
+/// Where the app keeps its data under a HOME (Tauri's app data dir: XDG_DATA_HOME/identifier).
+fn app_data_dir(home: &Path) -> PathBuf {
+    home.join(".local/share/dev.qrlogin.desktop")
+}
+
+/// Launches `bin` in HOME `work/name`: empty, or a copy of `template` (a later start).
+fn launch(
+    bin: &Path,
+    work: &Path,
+    name: &str,
+    config: Option<&Path>,
+    template: Option<&Path>,
+) -> Result<Launched, String> {
     let home = work.join(name);
     let _ = std::fs::remove_dir_all(&home);
+    if let Some(t) = template {
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(t)
+            .arg(&home)
+            .output()
+            .map_err(|e| format!("cp: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cp -a {}: {}",
+                t.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let _ = std::fs::remove_file(home.join("paint.log"));
+    }
     for d in [".config", ".local/share", ".cache", "run"] {
         std::fs::create_dir_all(home.join(d)).map_err(|e| e.to_string())?;
     }
@@ -170,52 +206,69 @@ pub async fn run(p: Params) -> Result<Value, String> {
     .map_err(|e| e.to_string())?;
 
     let phone = Phone::new();
-    let mut app_start = Vec::new();
-    let mut hello_start = Vec::new();
-    let mut profile = Vec::new();
+    let variants = [
+        Variant::new(Setup::Remote, false),
+        Variant::new(Setup::Remote, true),
+        Variant::new(Setup::Embedded, false),
+        Variant::new(Setup::Embedded, true),
+    ];
+    let mut results: Vec<VariantResult> =
+        variants.iter().map(|_| VariantResult::default()).collect();
+    let mut hello_res = VariantResult::default();
     let mut errors: Vec<String> = Vec::new();
-    // One unmeasured launch of each first: page cache, fontconfig cache, WebKit's caches.
+    // A later start copies a HOME that one earlier start left behind (QR shown, never signed in).
+    for setup in [Setup::Remote, Setup::Embedded] {
+        prepare_template(&p, &config, setup).await?;
+    }
+    // One unmeasured round first: page cache, fontconfig cache, WebKit's caches.
     for i in 0..p.samples + 1 {
         let measured = i > 0;
-        // Alternate which goes first, so drift hits both.
-        let order: [bool; 2] = if i % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for is_app in order {
-            if is_app {
-                match app_sample(&p, &config, &phone).await {
-                    Ok((start, prof)) if measured => {
-                        app_start.push(start);
-                        if let Some(prof) = prof {
-                            profile.push(prof);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        eprintln!("app sample {i}: {e}");
-                        errors.push(e)
-                    }
-                }
-            } else {
+        // Rotate which goes first, so drift hits all.
+        let n = variants.len() + 1;
+        for k in 0..n {
+            let slot = (i + k) % n;
+            if slot == variants.len() {
                 match hello_sample(&p).await {
-                    Ok(start) if measured => hello_start.push(start),
+                    Ok(s) if measured => hello_res.push(s),
                     Ok(_) => {}
                     Err(e) => {
                         eprintln!("hello sample {i}: {e}");
                         errors.push(e)
                     }
                 }
+                continue;
+            }
+            let v = &variants[slot];
+            match app_sample(&p, &config, &phone, v).await {
+                Ok(s) if measured => results[slot].push(s),
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("app {} sample {i}: {e}", v.name());
+                    errors.push(format!("{}: {e}", v.name()))
+                }
             }
         }
         eprintln!(
-            "sample {i}: app start {:?} ms, hello start {:?} ms, profile {:?} ms",
-            app_start.last(),
-            hello_start.last(),
-            profile.last()
+            "sample {i}: hello {:?} ms; {}",
+            hello_res.start.last(),
+            variants
+                .iter()
+                .zip(&results)
+                .map(|(v, r)| format!(
+                    "{} {:?} ms (profile {:?})",
+                    v.name(),
+                    r.start.last(),
+                    r.profile.last()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
+    let mut by_variant = serde_json::Map::new();
+    for (v, r) in variants.iter().zip(&results) {
+        by_variant.insert(v.name(), r.to_json());
+    }
+    let remote_first = &results[0];
 
     // Row 4: both at once, QR shown, then idle.
     let idle = idle(&p, &config).await;
@@ -224,32 +277,161 @@ pub async fn run(p: Params) -> Result<Value, String> {
     }
     running.shutdown().await;
     Ok(json!({
-        "setup": "real release binaries under xvfb-run + dbus-run-session, WEBKIT_DISABLE_COMPOSITING_MODE=1, fresh HOME/XDG dirs per launch; server in the benchmark process on 127.0.0.1; app restarted per sample (sign-out by restart)",
-        "start_to_qr_ms": {"app": summary(&app_start), "hello": summary(&hello_start)},
-        "confirm_to_profile_paint_ms": summary(&profile),
+        "setup": format!("real binaries ({}) under xvfb-run + dbus-run-session, WEBKIT_DISABLE_COMPOSITING_MODE=1; hello-world with a fresh HOME per launch; app `remote` = configured to the reference server in the benchmark process on 127.0.0.1, `embedded` = no config (its own server); `first` = empty HOME, `later` = a copy of a HOME one earlier start left (never signed in); app restarted per sample (sign-out by restart); load average at the start {}", p.build, load_average()),
+        "start_to_qr_ms": {"app": summary(&remote_first.start), "hello": summary(&hello_res.start)},
+        "confirm_to_profile_paint_ms": summary(&remote_first.profile),
+        "variants": by_variant,
+        "hello": hello_res.to_json(),
         "idle": idle.unwrap_or(Value::Null),
         "errors": errors,
     }))
 }
 
-async fn hello_sample(p: &Params) -> Result<f64, String> {
-    let mut l = launch(&p.hello, &p.work, "hello", None)?;
-    let painted = paint(&l.log, "qr", 60).await;
-    l.guard.stop();
-    Ok((painted? - l.spawned_ns) as f64 / 1e6)
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    Remote,
+    Embedded,
 }
 
-/// (spawn → QR painted, confirm returned → profile painted) in ms.
+impl Setup {
+    fn name(self) -> &'static str {
+        match self {
+            Setup::Remote => "remote",
+            Setup::Embedded => "embedded",
+        }
+    }
+}
+
+struct Variant {
+    setup: Setup,
+    later: bool,
+}
+
+impl Variant {
+    fn new(setup: Setup, later: bool) -> Self {
+        Self { setup, later }
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{}-{}",
+            self.setup.name(),
+            if self.later { "later" } else { "first" }
+        )
+    }
+}
+
+fn template_dir(work: &Path, setup: Setup) -> PathBuf {
+    work.join(format!("template-{}", setup.name()))
+}
+
+/// One start of the app in `setup` that shows its QR and is stopped, never signed in: what a
+/// later start finds. The embedded set-up is stopped once its demo user exists (demo.json).
+async fn prepare_template(p: &Params, config: &Path, setup: Setup) -> Result<(), String> {
+    let name = format!("template-{}", setup.name());
+    let cfg = (setup == Setup::Remote).then_some(config);
+    let mut l = launch(&p.app, &p.work, &name, cfg, None)?;
+    let shown = paint(&l.log, "qr", 60).await;
+    if shown.is_ok() && setup == Setup::Embedded {
+        let demo = app_data_dir(&template_dir(&p.work, setup)).join("demo.json");
+        let end = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !demo.exists() && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Let WebKit write its caches as it would before someone closes the window.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    l.guard.stop();
+    shown.map(|_| ())
+}
+
+#[derive(Default)]
+struct VariantResult {
+    start: Vec<f64>,
+    profile: Vec<f64>,
+    /// Milestone → ms since spawn, one entry per sample that reached it.
+    milestones: std::collections::BTreeMap<String, Vec<f64>>,
+}
+
+struct Sample {
+    start: f64,
+    profile: Option<f64>,
+    milestones: Vec<(String, f64)>,
+}
+
+impl VariantResult {
+    fn push(&mut self, s: Sample) {
+        self.start.push(s.start);
+        if let Some(p) = s.profile {
+            self.profile.push(p);
+        }
+        for (k, v) in s.milestones {
+            self.milestones.entry(k).or_default().push(v);
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let ms: serde_json::Map<String, Value> = self
+            .milestones
+            .iter()
+            .map(|(k, v)| (k.clone(), summary(v)))
+            .collect();
+        json!({"start_to_qr_ms": summary(&self.start), "confirm_to_profile_paint_ms": summary(&self.profile), "milestones_ms": ms})
+    }
+}
+
+/// Every `startup-<what> <ns>` line of a paint log, as (what, ms since spawn).
+fn milestones(log: &Path, spawned_ns: i128) -> Vec<(String, f64)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.split_whitespace();
+            let what = it.next()?.strip_prefix("startup-")?;
+            let ns = it.next()?.parse::<i128>().ok()?;
+            Some((what.to_string(), (ns - spawned_ns) as f64 / 1e6))
+        })
+        .collect()
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+async fn hello_sample(p: &Params) -> Result<Sample, String> {
+    let mut l = launch(&p.hello, &p.work, "hello", None, None)?;
+    let painted = paint(&l.log, "qr", 60).await;
+    l.guard.stop();
+    let painted = painted?;
+    Ok(Sample {
+        start: (painted - l.spawned_ns) as f64 / 1e6,
+        profile: None,
+        milestones: milestones(&l.log, l.spawned_ns),
+    })
+}
+
+/// Spawn → QR painted, its milestones and (remote) confirm returned → profile painted, in ms.
 async fn app_sample(
     p: &Params,
     config: &Path,
     phone: &Phone,
-) -> Result<(f64, Option<f64>), String> {
-    let mut l = launch(&p.app, &p.work, "app", Some(config))?;
+    v: &Variant,
+) -> Result<Sample, String> {
+    let template = template_dir(&p.work, v.setup);
+    let cfg = (v.setup == Setup::Remote).then_some(config);
+    let mut l = launch(
+        &p.app,
+        &p.work,
+        "app",
+        cfg,
+        v.later.then_some(template.as_path()),
+    )?;
     let qr = paint(&l.log, "qr", 60).await;
     let qr = match qr {
         Ok(ns) => ns,
         Err(e) => {
+            l.guard.stop();
             let err = std::fs::read_to_string(p.work.join("app/stderr.log")).unwrap_or_default();
             return Err(format!(
                 "{e}; app stderr: {}",
@@ -258,6 +440,21 @@ async fn app_sample(
         }
     };
     let start = (qr - l.spawned_ns) as f64 / 1e6;
+    if v.setup == Setup::Embedded {
+        // Let the first start finish what it does after the QR (the demo user) before the stop,
+        // so that a slow background step shows up in the next sample's load, not hidden.
+        let demo = app_data_dir(&p.work.join("app")).join("demo.json");
+        let end = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !demo.exists() && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        l.guard.stop();
+        return Ok(Sample {
+            start,
+            profile: None,
+            milestones: milestones(&l.log, l.spawned_ns),
+        });
+    }
     let prof = async {
         let text = qr_text_on_screen().await?;
         let mut page = phone.open(&text).await.map_err(|e| e.to_string())?;
@@ -285,18 +482,23 @@ async fn app_sample(
     }
     .await;
     l.guard.stop();
-    match prof {
-        Ok(ms) => Ok((start, Some(ms))),
+    let profile = match prof {
+        Ok(ms) => Some(ms),
         Err(e) => {
             eprintln!("profile sample: {e}");
-            Ok((start, None))
+            None
         }
-    }
+    };
+    Ok(Sample {
+        start,
+        profile,
+        milestones: milestones(&l.log, l.spawned_ns),
+    })
 }
 
 async fn idle(p: &Params, config: &Path) -> Result<Value, String> {
-    let mut app = launch(&p.app, &p.work, "idle-app", Some(config))?;
-    let mut hello = launch(&p.hello, &p.work, "idle-hello", None)?;
+    let mut app = launch(&p.app, &p.work, "idle-app", Some(config), None)?;
+    let mut hello = launch(&p.hello, &p.work, "idle-hello", None, None)?;
     paint(&app.log, "qr", 60).await?;
     paint(&hello.log, "qr", 60).await?;
     // Let both settle (the QR's fade-in, WebKit's post-load work), then measure.

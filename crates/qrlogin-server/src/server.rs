@@ -181,8 +181,6 @@ pub(crate) struct Inner {
     pub notifier: Arc<dyn Notifier>,
     pub keys: Keys,
     pub user_pool_id: String,
-    /// A hash to verify against when the username is unknown, so that both cases take as long.
-    pub dummy_hash: String,
     /// Per-account backoff and the cap on concurrent password verifications.
     pub sign_in_guard: SignInGuard,
 }
@@ -245,14 +243,15 @@ impl Server {
             .meta_get_or_insert("signing_key_ed25519", &Keys::generate_seed())
             .await?;
         let keys = Keys::from_seed(&seed).map_err(Error::Key)?;
-        let dummy_hash = hash_password("not a password of anyone")?;
+        // An Argon2 hash costs tens of milliseconds: made beside the start, not in its way (the
+        // desktop app opens this server while its window loads).
+        warm_dummy_hash();
         Ok(Server {
             inner: Arc::new(Inner {
                 store,
                 notifier,
                 keys,
                 user_pool_id,
-                dummy_hash,
                 sign_in_guard: SignInGuard::default(),
             }),
         })
@@ -573,6 +572,26 @@ pub(crate) fn hash_password(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::InvalidInput(format!("cannot hash the password: {e}")))
 }
 
+/// A hash to verify against when the username is unknown, so that both cases take as long.
+/// Made once per process: by [`warm_dummy_hash`] in the background, or here by the first sign-in
+/// that needs it before then (a second caller waits for the first).
+pub(crate) fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password("not a password of anyone")
+            // Never reached with the default parameters; an impossible hash still fails closed.
+            .unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$invalid".into())
+    })
+}
+
+fn warm_dummy_hash() {
+    let _ = std::thread::Builder::new()
+        .name("dummy-hash".into())
+        .spawn(|| {
+            dummy_hash();
+        });
+}
+
 async fn hash_password_blocking(password: String) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
@@ -592,4 +611,29 @@ pub(crate) async fn verify_password(password: String, hash: String) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Made off the start path, the dummy is still a real Argon2id hash with the parameters real
+    /// passwords get: an unknown username costs one full verification, like a known one.
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let parsed = PasswordHash::new(dummy_hash()).expect("a PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        let real = hash_password("correct horse").unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(parsed.params, real.params, "same memory, iterations, lanes");
+        assert!(!verify_blocking("", dummy_hash()));
+        assert!(!verify_blocking("not a password", dummy_hash()));
+    }
+
+    fn verify_blocking(password: &str, hash: &str) -> bool {
+        let parsed = PasswordHash::new(hash).unwrap();
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    }
 }

@@ -510,7 +510,7 @@ impl Server {
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| self.inner.dummy_hash.clone());
+            .unwrap_or_else(|| crate::server::dummy_hash().to_owned());
         let ok = {
             let _slot = guard.verification_slot().await?;
             verify_password(password.to_owned(), hash).await

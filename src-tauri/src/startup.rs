@@ -1,0 +1,34 @@
+//! Start-up milestones, so that a slow start can be taken apart: each is logged once (`startup`,
+//! with the milliseconds since `main`) and, when `QRLOGIN_PAINT_LOG` is set, appended to the paint
+//! log as `startup-<what> <CLOCK_MONOTONIC ns>` for `make bench` (row 3's breakdown).
+//!
+//! The milestones, in the order a start usually meets them: `main`, `setup` (the window exists),
+//! `page-loaded` (the webview finished loading ui/), `app-info` (the page's script asked its
+//! first question), `server-ready` (embedded server serving), `backend-ready` (login client
+//! made), `login-started`, `qr-ready` (the first QR was generated and rendered), then the page's
+//! own `qr` paint.
+
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+fn since() -> &'static Instant {
+    static MAIN: OnceLock<Instant> = OnceLock::new();
+    MAIN.get_or_init(Instant::now)
+}
+
+/// Records `what` the first time it is reached; later calls are ignored (a retried login or a
+/// second window does not move a start-up milestone).
+pub fn mark(what: &'static str) {
+    static SEEN: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let since = since();
+    {
+        let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(&what) {
+            return;
+        }
+        seen.push(what);
+    }
+    let ms = since.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(milestone = what, ms = format!("{ms:.1}"), "startup");
+    crate::paint_log::record(&format!("startup-{what}"));
+}
