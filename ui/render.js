@@ -10,7 +10,9 @@ import { t } from './i18n.js';
 /** States that show a QR image (possibly dimmed). */
 const QR_STATES = new Set(['waiting', 'scanned', 'authorized', 'cancelled', 'expired']);
 const DIMMED_STATES = new Set(['scanned', 'authorized', 'cancelled', 'expired']);
-const RETRY_STATES = new Set(['cancelled', 'expired', 'failed']);
+const RETRY_STATES = new Set(['cancelled', 'expired', 'failed', 'retrying']);
+/** States that show the problem mark and the failure detail line. */
+const PROBLEM_STATES = new Set(['failed', 'retrying']);
 
 export function initialView(lang) {
   return {
@@ -23,8 +25,8 @@ export function initialView(lang) {
     refreshing: false,
     showRetry: false,
     scanned: null, // {nickname, avatar}
-    failure: null, // {kind, message, retryable}
-    retrying: null, // {attempt, until, message}
+    failure: null, // {kind, problem, message, retryable}
+    retrying: null, // {attempt, until, message, background}
     profile: null,
   };
 }
@@ -74,13 +76,25 @@ export function applyEvent(view, event, now = Date.now()) {
     case 'failed':
       return { ...base, state: 'failed', tipHtml: data.tipHtml ?? '', retryTipHtml: data.retryTipHtml ?? '',
         qr: null, scanned: null, checkCode: null, refreshing: false, showRetry: Boolean(data.retryable),
-        failure: { kind: String(data.kind ?? ''), message: String(data.message ?? ''), retryable: Boolean(data.retryable) } };
-    case 'retrying':
-      return { ...view, retrying: { attempt: Number(data.attempt) || 1,
-        until: now + (Number(data.delayMs) || 0), message: String(data.message ?? '') } };
+        failure: failureOf(data, Boolean(data.retryable)) };
+    case 'retrying': {
+      // The engine tries again by itself. Visible retries: the `retrying` view (failed tip, what
+      // kind of problem, a countdown, no button). Background retries follow a `failed`: its
+      // Retry button stays, with a quiet note that it keeps trying.
+      const retrying = { attempt: Number(data.attempt) || 1, until: now + (Number(data.delayMs) || 0),
+        message: String(data.message ?? ''), background: Boolean(data.background) };
+      if (retrying.background && view.state === 'failed') return { ...view, retrying };
+      return { ...base, state: 'retrying', tipHtml: data.tipHtml ?? '', retryTipHtml: data.retryTipHtml ?? '',
+        qr: null, scanned: null, checkCode: null, refreshing: false, showRetry: retrying.background,
+        failure: failureOf(data, true), retrying };
+    }
     default:
       return view; // unknown events (a newer core) are ignored rather than breaking the screen
   }
+}
+
+function failureOf(data, retryable) {
+  return { kind: String(data.kind ?? ''), problem: String(data.problem ?? ''), message: String(data.message ?? ''), retryable };
 }
 
 /** The view shown right after the shell restored a remembered session. */
@@ -160,6 +174,7 @@ export function statusLine(view) {
     case 'cancelled': return t(lang, view.refreshing ? 'statusRefreshing' : 'statusCancelled');
     case 'expired': return t(lang, view.refreshing ? 'statusRefreshing' : 'statusExpired');
     case 'failed': return [t(lang, 'statusFailed'), view.failure?.message].filter(Boolean).join(' ');
+    case 'retrying': return [t(lang, 'statusRetrying'), view.failure?.message].filter(Boolean).join(' ');
     default: return '';
   }
 }
@@ -203,13 +218,13 @@ export function render(doc, view, now = Date.now()) {
     setText($('scanned-name'), view.scanned.nickname ? t(lang, 'scannedBy', { name: view.scanned.nickname }) : '');
   }
   show($('success-mark'), state === 'authorized');
-  show($('problem-mark'), state === 'failed' || (RETRY_STATES.has(state) && !view.refreshing && !view.qr));
+  show($('problem-mark'), PROBLEM_STATES.has(state) || (RETRY_STATES.has(state) && !view.refreshing && !view.qr));
 
   renderRetry(doc, view);
   renderTip(doc, view);
   renderCheckCode(doc, view);
 
-  const failure = state === 'failed' ? view.failure?.message : '';
+  const failure = PROBLEM_STATES.has(state) ? view.failure?.message : '';
   setText($('failure-message'), failure);
   show($('failure-message'), Boolean(failure));
   renderRetryNote(doc, view, now);
@@ -315,7 +330,7 @@ function renderTip(doc, view) {
   } else {
     // No tip yet (before the first event): say what is happening in our own words.
     delete tip.dataset.html;
-    const own = { loading: 'statusLoading', failed: 'statusFailed' }[view.state];
+    const own = { loading: 'statusLoading', failed: 'statusFailed', retrying: 'statusFailed' }[view.state];
     setText(tip, own ? t(view.lang, own) : '');
   }
 }
@@ -343,7 +358,8 @@ function renderRetryNote(doc, view, now) {
   const visible = Boolean(r) && view.state !== 'profile';
   show(el, visible);
   if (!visible) return;
-  setText(el, t(view.lang, 'retryingIn', { n: secondsLeft(r.until, now), k: r.attempt }));
+  const key = r.background ? 'retryingQuietly' : 'retryingIn';
+  setText(el, t(view.lang, key, { n: secondsLeft(r.until, now), k: r.attempt }));
 }
 
 /**

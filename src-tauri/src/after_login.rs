@@ -1,6 +1,7 @@
 //! What happens once someone is signed in, for integration: show the profile (the default),
 //! redirect to the app's callback in the system browser, print the token for a script, or run a
-//! command with the profile in its environment.
+//! command with the profile in its environment. Every child process is waited for (no zombies
+//! pile up on a kiosk that signs people in all day) and its exit status is logged.
 
 use qrlogin_core::profile::AuthSession;
 use qrlogin_core::profile::Profile;
@@ -38,10 +39,17 @@ struct UserWithToken<'a> {
     phone: Option<&'a str>,
     photo: Option<&'a str>,
     expires_at: Option<i64>,
-    token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
 }
 
+/// The user JSON with the token (for `--print-token`, where stdout is the script's channel).
 pub fn user_json(profile: &Profile, session: &AuthSession) -> String {
+    user_json_with(profile, session, true)
+}
+
+/// The user JSON, with the token only when `with_token`.
+pub fn user_json_with(profile: &Profile, session: &AuthSession, with_token: bool) -> String {
     serde_json::to_string(&UserWithToken {
         id: &profile.id,
         username: profile.username.as_deref(),
@@ -50,7 +58,7 @@ pub fn user_json(profile: &Profile, session: &AuthSession) -> String {
         phone: profile.phone.as_deref(),
         photo: session.photo_url.as_deref(),
         expires_at: session.expires_at.or(profile.expires_at),
-        token: session.token.expose(),
+        token: with_token.then(|| session.token.expose()),
     })
     .unwrap_or_default()
 }
@@ -60,7 +68,7 @@ pub fn run<R: Runtime>(
     action: AfterLogin,
     profile: &Profile,
     session: &AuthSession,
-    redirect_url: Option<&str>,
+    redirect: Redirect<'_>,
     command: &str,
 ) {
     match action {
@@ -70,9 +78,12 @@ pub fn run<R: Runtime>(
             println!("{}", user_json(profile, session));
             app.exit(0);
         }
-        AfterLogin::Redirect => match redirect_url.filter(|u| !u.is_empty()) {
+        AfterLogin::Redirect => match redirect.url.filter(|u| !u.is_empty()) {
             Some(base) => {
-                let target = redirect_target(base, &user_json(profile, session));
+                // A URL lands in the browser's argv, its history and the callback's access log:
+                // the token goes in only when the config says so.
+                let data = user_json_with(profile, session, redirect.include_token);
+                let target = redirect_target(base, &data);
                 if let Err(e) = open_in_browser(&target) {
                     tracing::error!(error = %e, "could not open the browser for the redirect");
                 }
@@ -84,7 +95,7 @@ pub fn run<R: Runtime>(
                 tracing::warn!("after_login = command but login.command is empty");
                 return;
             }
-            let mut cmd = std::process::Command::new("sh");
+            let mut cmd = tokio::process::Command::new("sh");
             cmd.arg("-c").arg(command);
             // The environment, not argv: other users can read a process's argv but not its env.
             cmd.env("QRLOGIN_USER_ID", &profile.id)
@@ -99,8 +110,8 @@ pub fn run<R: Runtime>(
                 .env("QRLOGIN_EMAIL", profile.email.as_deref().unwrap_or(""))
                 .env("QRLOGIN_PHONE", profile.phone.as_deref().unwrap_or(""))
                 .env("QRLOGIN_TOKEN", session.token.expose());
-            match cmd.spawn() {
-                Ok(child) => tracing::info!(pid = child.id(), "after-login command started"),
+            match spawn_reaped(cmd, "after-login command") {
+                Ok(pid) => tracing::info!(pid, "after-login command started"),
                 Err(e) => tracing::error!(error = %e, "after-login command failed to start"),
             }
         }
@@ -121,16 +132,52 @@ pub fn redirect_target(base: &str, user_json: &str) -> String {
     }
 }
 
+/// Where `after_login = "redirect"` goes and whether the token may go with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Redirect<'a> {
+    pub url: Option<&'a str>,
+    /// `login.redirect_include_token`
+    pub include_token: bool,
+}
+
 fn open_in_browser(target: &str) -> std::io::Result<()> {
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
-    std::process::Command::new(opener)
-        .arg(target)
-        .spawn()
-        .map(|_| ())
+    let mut cmd = tokio::process::Command::new(opener);
+    cmd.arg(target);
+    spawn_reaped(cmd, "browser opener").map(|_| ())
+}
+
+/// Starts `cmd` and waits for it in the background, logging how it ended, so the child never
+/// stays a zombie. Called from a login event, i.e. inside the app's tokio runtime; without one
+/// (never in the app) a thread does the waiting.
+pub fn spawn_reaped(mut cmd: tokio::process::Command, what: &'static str) -> std::io::Result<u32> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            let _enter = rt.enter();
+            let mut child = cmd.spawn()?;
+            let pid = child.id().unwrap_or_default();
+            rt.spawn(async move {
+                match child.wait().await {
+                    Ok(status) => tracing::info!(pid, %status, "{what} exited"),
+                    Err(e) => tracing::warn!(pid, error = %e, "{what}: cannot wait for it"),
+                }
+            });
+            Ok(pid)
+        }
+        Err(_) => {
+            let mut child = cmd.as_std_mut().spawn()?;
+            let pid = child.id();
+            std::thread::spawn(move || match child.wait() {
+                Ok(status) => tracing::info!(pid, %status, "{what} exited"),
+                Err(e) => tracing::warn!(pid, error = %e, "{what}: cannot wait for it"),
+            });
+            Ok(pid)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +215,68 @@ mod tests {
         assert_eq!(v["username"], "alice");
         assert_eq!(v["expiresAt"], 42);
         assert!(!v.to_string().contains("data:image"), "{v}");
+    }
+
+    #[test]
+    fn the_redirect_url_carries_no_token_unless_asked() {
+        let profile = Profile {
+            id: "u1".into(),
+            ..Profile::default()
+        };
+        let session = AuthSession {
+            token: qrlogin_core::secret::Secret::new("eyJ.redirect-tok.sig"),
+            id_token: None,
+            refresh_token: None,
+            expires_at: None,
+            photo_url: None,
+        };
+        let url = redirect_target(
+            "https://app.example/cb",
+            &user_json_with(&profile, &session, false),
+        );
+        assert!(!url.contains("redirect-tok"), "{url}");
+        assert!(url.contains("u1"), "{url}");
+        let url = redirect_target(
+            "https://app.example/cb",
+            &user_json_with(&profile, &session, true),
+        );
+        assert!(url.contains("redirect-tok"), "{url}");
+    }
+
+    /// Children of this process that have exited but were not waited for.
+    fn zombie_children() -> usize {
+        let me = std::process::id().to_string();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        dir.filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| {
+                // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+                let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                let mut f = rest.split_whitespace();
+                f.next() == Some("Z") && f.next() == Some(me.as_str())
+            })
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_login_children_are_reaped_and_leave_no_zombies() {
+        for code in 0..8 {
+            let mut cmd = tokio::process::Command::new("sh");
+            cmd.arg("-c").arg(format!("exit {code}"));
+            spawn_reaped(cmd, "test child").unwrap();
+        }
+        // Give them time to exit and be reaped.
+        let mut zombies = usize::MAX;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            zombies = zombie_children();
+            if zombies == 0 {
+                break;
+            }
+        }
+        assert_eq!(zombies, 0, "exited children left as zombies");
     }
 
     #[test]

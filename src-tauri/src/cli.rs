@@ -39,7 +39,8 @@ pub struct Cli {
     #[arg(long, value_name = "LANG")]
     pub lang: Option<String>,
 
-    /// Any config key, e.g. --set login.refresh_cap=0 (repeatable)
+    /// Any config key, e.g. --set login.refresh_cap=0 (repeatable). Secrets are refused here:
+    /// server.app_secret goes in server.app_secret_file or $QRLOGIN_APP_SECRET
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }
@@ -77,5 +78,33 @@ impl Cli {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qrlogin_core::config::{self, ConfigSources};
+
+    #[test]
+    fn a_secret_on_the_command_line_is_refused_with_where_it_goes() {
+        let cli = Cli::parse_from(["qrlogin", "--set", "server.app_secret=cli-s3cr3t"]);
+        let err = config::load(&ConfigSources {
+            overrides: cli.overrides(),
+            ..ConfigSources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--set server.app_secret"), "{err}");
+        assert!(err.contains("server.app_secret_file"), "{err}");
+        assert!(!err.contains("cli-s3cr3t"), "{err}");
+        // Other keys still pass.
+        let cli = Cli::parse_from(["qrlogin", "--set", "login.refresh_cap=0"]);
+        let c = config::load(&ConfigSources {
+            overrides: cli.overrides(),
+            ..ConfigSources::default()
+        })
+        .unwrap();
+        assert_eq!(c.login.refresh_cap, 0);
     }
 }

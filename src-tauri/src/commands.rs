@@ -182,6 +182,7 @@ pub async fn start_login<R: Runtime>(
     let action = AfterLogin::parse(&state.config.login.after_login);
     let command = state.config.login.command.clone();
     let redirect_url = state.config.login.redirect_url.clone();
+    let include_token = state.config.login.redirect_include_token;
     let handle = app.clone();
     let sink = move |event: LoginEvent| {
         if let LoginEvent::LoggedIn {
@@ -204,7 +205,10 @@ pub async fn start_login<R: Runtime>(
                 action,
                 profile,
                 session,
-                Some(redirect_url.as_str()),
+                after_login::Redirect {
+                    url: Some(redirect_url.as_str()),
+                    include_token,
+                },
                 &command,
             );
         }

@@ -45,6 +45,11 @@ pub fn client_for_embedded(
     lang: Lang,
 ) -> Result<Client, AppError> {
     let mut cc = base_config(config, embedded.base_url(), lang);
+    // The embedded server is this process's own. On loopback plain http is allowed anyway; in
+    // LAN mode its address is this machine's LAN address, which the phone reaches over plain
+    // http too: LAN mode is for trying qrlogin out on a trusted network (README), a fleet uses
+    // a remote https server.
+    cc.allow_insecure_http = true;
     cc.app.app_id = embedded.demo.app_id.clone();
     cc.app.user_pool_id = Some(embedded.demo.user_pool_id.clone());
     Ok(Client::new(cc)?)
@@ -66,6 +71,7 @@ fn base_config(config: &Config, base_url: String, lang: Lang) -> ClientConfig {
     cc.app.qr_type = server.qr_type().to_string();
     cc.app.custom_data = server.custom_data.clone();
     cc.app.lang = lang;
+    cc.allow_insecure_http = server.allow_insecure_http;
     // What the approval page shows the person on the phone before they confirm.
     cc.requester = Some(Requester::this_machine(
         "qrlogin",
@@ -88,6 +94,13 @@ pub fn session_options(config: &Config, tips: &Tips, lang: Lang, attempt: u32) -
         poll_interval: (config.login.poll_interval_ms > 0)
             .then(|| std::time::Duration::from_millis(config.login.poll_interval_ms)),
         long_poll: config.login.long_poll,
+        // Nobody is at a kiosk to press Retry: it shows `retrying` for as long as it takes. A
+        // desk offers the button after the visible retries and keeps trying slowly behind it.
+        visible_retries: if kiosk {
+            None
+        } else {
+            SessionOptions::default().visible_retries
+        },
         tips: tips.clone(),
         lang,
         ..SessionOptions::default()
@@ -97,4 +110,34 @@ pub fn session_options(config: &Config, tips: &Tips, lang: Lang, attempt: u32) -
 fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kiosk_retries_visibly_forever_and_a_desk_offers_retry_after_a_while() {
+        let mut config = Config::default();
+        let tips = Tips::default();
+        let desk = session_options(&config, &tips, Lang::En, 1);
+        assert_eq!(desk.visible_retries, Some(6));
+        config.kiosk.enabled = true;
+        let kiosk = session_options(&config, &tips, Lang::En, 1);
+        assert_eq!(
+            kiosk.visible_retries, None,
+            "nobody is at a kiosk to press Retry"
+        );
+        assert_eq!(kiosk.refresh_cap, None);
+    }
+
+    #[test]
+    fn plain_http_follows_the_config_key_for_remote_servers() {
+        let mut config = Config::default();
+        config.server.url = "http://login.example.com".into();
+        config.server.app_id = "app1".into();
+        assert!(client_for_remote(&config, Lang::En).is_err());
+        config.server.allow_insecure_http = true;
+        assert!(client_for_remote(&config, Lang::En).is_ok());
+    }
 }

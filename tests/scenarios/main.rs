@@ -5,6 +5,7 @@
 //! signs in and approves over HTTP, and asserts what the window shows next, by text and by pixels.
 //! Evidence: `target/e2e/<scenario>-<step>.png` and `target/e2e/<scenario>-driver.log`.
 
+mod s10_flaky_proxy;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;

@@ -1,4 +1,4 @@
-//! Scenario 4: The server stops while the app waits → `failedTips` and retries; the server comes back →
+//! Scenario 4: The server stops while the app waits → `retrying` with `failedTips`; the server comes back →
 //! the QR works without restarting the app.
 
 use std::time::Duration;
@@ -21,11 +21,18 @@ async fn s4_server_down_then_back() {
     let mark = app.history_len().await;
     server.stop().await;
 
-    // Long-polls are answered, the next poll is refused: the window says so and retries.
-    app.wait_state_within("2-failed", "failed", Duration::from_secs(40))
+    // Long-polls are answered, the next poll is refused: the window says so and retries by
+    // itself (the `retrying` view: the failed tip, what went wrong, a countdown, no button).
+    app.wait_state_within("2-retrying", "retrying", Duration::from_secs(40))
         .await;
-    let _ = app.wait_seen("2-failed", "failed", mark).await;
-    app.assert_text("2-failed", "tip", FAILED_TIP).await;
+    let _ = app.wait_seen("2-retrying", "retrying", mark).await;
+    app.assert_text("2-retrying", "tip", FAILED_TIP).await;
+    app.assert_text(
+        "2-retrying",
+        "failure-message",
+        "The sign-in server cannot be reached.",
+    )
+    .await;
     let note = app
         .wait_text("3-retrying", "retry-note", "a retry countdown", |t| {
             t.contains("Retrying") || t.contains("retry")

@@ -7,6 +7,9 @@
 
 pub mod app;
 pub mod config;
+/// The misbehaving proxy of the core's failure tests, shared by path so both suites grow one.
+#[path = "../../crates/qrlogin-core/tests/common/fault.rs"]
+pub mod fault;
 pub mod phone;
 pub mod qr;
 pub mod scenario;

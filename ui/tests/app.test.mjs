@@ -77,7 +77,13 @@ test('failed: retry only when retryable; retrying counts down under the tip', as
   assert.ok(!isShown($('retry')));
   fake.push('failed', { kind: 'network', message: 'offline', retryable: true, tipHtml: 'Network error', retryTipHtml: 'Retry' });
   assert.ok(isShown($('retry')));
-  fake.push('retrying', { attempt: 3, delayMs: 2_000, message: 'offline' });
+  // Background retries after the visible ones: the button stays, a quiet note counts down.
+  fake.push('retrying', { attempt: 7, delayMs: 2_000, message: 'offline', background: true, tipHtml: 'Network error', retryTipHtml: 'Retry' });
+  assert.ok(isShown($('retry')));
+  assert.equal($('retry-note').textContent, 'Still trying by itself: next try in 2 s');
+  // Visible retries: the retrying view, no button, the countdown ticks.
+  fake.push('retrying', { attempt: 3, delayMs: 2_000, kind: 'protocol', problem: 'notJson', message: 'not JSON', background: false, tipHtml: 'Network error', retryTipHtml: 'Retry' });
+  assert.ok(!isShown($('retry')));
   assert.equal($('retry-note').textContent, 'Retrying in 2 s (attempt 3)');
   await new Promise((r) => setTimeout(r, 1_100));
   assert.equal($('retry-note').textContent, 'Retrying in 1 s (attempt 3)', 'the ticker keeps it counting');

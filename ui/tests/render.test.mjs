@@ -229,20 +229,40 @@ test('failed (retryable): tip, message as text, retry button; non-retryable: no 
   assert.equal(r.$('failure-message').textContent, 'No app id configured');
 });
 
-test('retrying shows "Retrying in N s (attempt k)" under the failed tip', () => {
+test('retrying: the failed tip, the kind of problem as text, a countdown, no button', () => {
   const now = 1_000_000;
-  const { doc, $, view } = show([
-    ['failed', { kind: 'network', message: 'connection refused', retryable: true, tipHtml: 'Network error', retryTipHtml: 'Retry' }],
-    ['retrying', { attempt: 2, delayMs: 4_000, message: 'connection refused' }],
-  ], { now });
-  assert.equal(doc.body.dataset.state, 'failed');
+  const retry = (attempt, extra = {}) => ['retrying', { attempt, delayMs: 4_000, kind: 'protocol', problem: 'webPage',
+    message: HOSTILE, background: false, tipHtml: 'Cannot reach the server', retryTipHtml: 'Retry', ...extra }];
+  const { doc, $, view } = show([['qrReady', qrReady()], retry(2)], { now });
+  assert.equal(doc.body.dataset.state, 'retrying');
+  assert.equal($('tip').textContent, 'Cannot reach the server', 'the main line is the failed tip');
+  assert.equal($('failure-message').textContent, HOSTILE, 'the detail line, as text');
+  assert.equal($('failure-message').children.length, 0);
+  assert.ok(isShown($('problem-mark')));
+  assert.ok(!isShown($('retry')), 'the engine is retrying: nothing to press yet');
+  assert.ok(!isShown($('qr')), 'no QR while the server cannot be asked about it');
   assert.ok(isShown($('retry-note')));
   assert.equal($('retry-note').textContent, 'Retrying in 4 s (attempt 2)');
+  assert.ok($('status').textContent.startsWith('A problem reaching the sign-in server'));
   render(doc, view, now + 1_500);
   assert.equal($('retry-note').textContent, 'Retrying in 3 s (attempt 2)');
-  // The next attempt clears it.
-  render(doc, applyEvent(view, { event: 'starting', data: { attempt: 2 } }), now + 4_000);
-  assert.ok(!isShown($('retry-note')));
+  // The server is back: the QR returns by itself.
+  const back = applyEvent(view, { event: 'qrReady', data: qrReady() }, now + 4_000);
+  render(doc, back, now + 4_000);
+  assert.equal(doc.body.dataset.state, 'waiting');
+  assert.ok(isShown($('qr')) && !isShown($('retry-note')) && !isShown($('failure-message')));
+});
+
+test('after the visible retries: failed with Retry, and a quiet background countdown', () => {
+  const now = 1_000_000;
+  const { doc, $ } = show([
+    ['retrying', { attempt: 6, delayMs: 30_000, problem: 'unreachable', message: 'down', background: false, tipHtml: 'Failed tip', retryTipHtml: 'Retry' }],
+    ['failed', { kind: 'network', problem: 'unreachable', message: 'down', retryable: true, tipHtml: 'Failed tip', retryTipHtml: 'Retry' }],
+    ['retrying', { attempt: 7, delayMs: 60_000, problem: 'unreachable', message: 'down', background: true, tipHtml: 'Failed tip', retryTipHtml: 'Retry' }],
+  ], { now });
+  assert.equal(doc.body.dataset.state, 'failed');
+  assert.ok(isShown($('retry')));
+  assert.equal($('retry-note').textContent, 'Still trying by itself: next try in 60 s');
 });
 
 test('tipHtml markup is kept, and any other server text never reaches innerHTML', () => {

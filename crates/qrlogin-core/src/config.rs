@@ -14,12 +14,14 @@
 //! | `server.lan` | `false` | embedded server: listen on the LAN address so a real phone can reach it |
 //! | `server.port` | `0` | embedded server port (0 = pick one) |
 //! | `server.custom_data` | `{}` | a table sent as `customData` / `params` |
+//! | `server.allow_insecure_http` | `false` | allow plain `http://` to another machine |
 //! | `login.lang` | `"auto"` | `auto` (system locale) \| `zh-CN` \| `en` |
 //! | `login.refresh_cap` | `5` | automatic new QRs per attempt before asking (0 = unlimited) |
 //! | `login.poll_interval_ms` | `0` | 0 = the generation's default |
 //! | `login.long_poll` | `true` | use long-poll when the server offers it |
 //! | `login.after_login` | `"profile"` | `profile` \| `redirect` \| `print-token` \| `command` |
 //! | `login.command` | `""` | for `after_login = "command"`: run with the profile in its environment |
+//! | `login.redirect_include_token` | `false` | put the token in the redirect URL |
 //! | `tips.<lang>.<tip>` | Authing's texts | `[tips.en]` / `[tips."zh-CN"]`, tips `title scanned canceled expired success success_redirect retry failed` (or Authing's names `tips scannedTips ...`) |
 //! | `kiosk.enabled` | `false` | kiosk mode |
 //! | `kiosk.idle_sign_out_secs` | `120` | sign out after this long without input |
@@ -63,6 +65,8 @@ pub struct ServerConfig {
     pub lan: bool,
     pub port: u16,
     pub custom_data: Map<String, Value>,
+    /// Allow plain `http://` to a server that is not on this machine (off: https only).
+    pub allow_insecure_http: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +82,7 @@ impl Default for ServerConfig {
             lan: false,
             port: 0,
             custom_data: Map::new(),
+            allow_insecure_http: false,
         }
     }
 }
@@ -133,6 +138,8 @@ pub struct LoginConfig {
     pub command: String,
     /// For `after_login = "redirect"`: the app's callback URL (G1 servers also send one).
     pub redirect_url: String,
+    /// Put the token in the redirect URL (off: the URL carries the profile only).
+    pub redirect_include_token: bool,
 }
 
 impl Default for LoginConfig {
@@ -145,6 +152,7 @@ impl Default for LoginConfig {
             after_login: "profile".into(),
             command: String::new(),
             redirect_url: String::new(),
+            redirect_include_token: false,
         }
     }
 }
@@ -309,6 +317,7 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "server.lan", default: "false", doc: "embedded server: listen on the LAN address so a real phone can reach it" },
     KeyDoc { key: "server.port", default: "0", doc: "embedded server port (0 = pick one)" },
     KeyDoc { key: "server.custom_data", default: "{}", doc: "a table passed as customData / params" },
+    KeyDoc { key: "server.allow_insecure_http", default: "false", doc: "allow a plain http:// server.url on another machine (the handle, ticket and token would cross the network in clear); loopback is always allowed, the embedded server is this app's own" },
     KeyDoc { key: "login.lang", default: "\"auto\"", doc: "auto (system locale) | zh-CN | en" },
     KeyDoc { key: "login.refresh_cap", default: "5", doc: "automatic new QRs per attempt before asking (0 = unlimited)" },
     KeyDoc { key: "login.poll_interval_ms", default: "0", doc: "0 = the generation's default" },
@@ -316,6 +325,7 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "login.after_login", default: "\"profile\"", doc: "profile | redirect | print-token | command" },
     KeyDoc { key: "login.command", default: "\"\"", doc: "for after_login = \"command\": run with the profile in its environment" },
     KeyDoc { key: "login.redirect_url", default: "\"\"", doc: "for after_login = \"redirect\": open `{redirect_url}?code=200&data={user JSON}` in the browser" },
+    KeyDoc { key: "login.redirect_include_token", default: "false", doc: "put the token in that URL's user JSON; off because a URL lands in the browser's argv (readable by every user), its history and the callback's access logs" },
     KeyDoc { key: "tips.<lang>.<tip>", default: "Authing's texts", doc: "[tips.en] / [tips.\"zh-CN\"]; tips: title scanned canceled expired success success_redirect retry failed (Authing's names tips, scannedTips, ... work too); HTML limited to strong em b i br span" },
     KeyDoc { key: "kiosk.enabled", default: "false", doc: "kiosk mode: full screen, sign out when idle" },
     KeyDoc { key: "kiosk.idle_sign_out_secs", default: "120", doc: "sign out after this many seconds without input" },
@@ -356,6 +366,18 @@ impl Config {
                         s.url
                     ),
                     ))
+                }
+            }
+            if let Ok(u) = url::Url::parse(s.url.trim()) {
+                if crate::http::is_insecure_remote(&u) && !s.allow_insecure_http {
+                    return Err(invalid(
+                        "server.url",
+                        format!(
+                            "`{}` is plain http to another machine: the sign-in would cross the \
+                             network in clear. Use https, or set server.allow_insecure_http = true",
+                            s.url
+                        ),
+                    ));
                 }
             }
             if s.app_id.trim().is_empty() {
@@ -538,6 +560,16 @@ pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
     for (key, value) in &sources.overrides {
         let key = normalize_dotted(key);
         let origin = format!("--set {key}");
+        if SECRET_KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::Override {
+                origin,
+                key: key.clone(),
+                message: "a secret is not accepted on the command line (every user of this \
+                          machine can read it in /proc and the shell history keeps it): put it \
+                          in server.app_secret_file or $QRLOGIN_APP_SECRET"
+                    .into(),
+            });
+        }
         if !is_known_key(&key) {
             let flat = all_leaf_keys();
             let known: Vec<&str> = flat.iter().map(String::as_str).collect();
@@ -739,6 +771,9 @@ fn merge(base: &mut toml::Table, layer: toml::Table) {
 }
 
 const SECTIONS: [&str; 3] = ["server", "login", "kiosk"];
+
+/// Keys whose value is a secret: accepted from a file or the environment, never from `--set`.
+pub const SECRET_KEYS: [&str; 1] = ["server.app_secret"];
 
 /// `QRLOGIN_SERVER_URL` → `server.url`; `QRLOGIN_APP_SECRET` → `server.app_secret`. Other
 /// `QRLOGIN_*` names are someone else's (the server binary, the tests) and are ignored.

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::failure::{Failure, Next};
+
 /// The coarse class of an error, as the UI shows it (contracts.md §3 `failed.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -53,10 +55,48 @@ pub mod codes {
     pub const QR_TAKEN: i64 = 2245;
     /// Not signed in.
     pub const NOT_SIGNED_IN: i64 = 2020;
+    /// The app id is unknown to the server (qrlogin-server; G4 sends it with HTTP 404).
+    pub const UNKNOWN_APP: i64 = 2011;
+    /// The user pool does not exist (Authing).
+    pub const UNKNOWN_USER_POOL: i64 = 2224;
+    /// The request itself is invalid (a parameter the server rejects).
+    pub const BAD_REQUEST: i64 = 400;
     pub const FORBIDDEN: i64 = 403;
     pub const TOO_MANY_REQUESTS: i64 = 429;
 }
 
+/// What an unusable reply body looked like; its content is never kept (PROTOCOL.md §4.1: a body
+/// may carry the polling handle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shape {
+    Empty,
+    /// Starts with `<`: an HTML (or XML) page.
+    WebPage,
+    /// Not UTF-8.
+    NotText,
+    /// Not JSON.
+    NotJson,
+    /// JSON (or a body) that ends early.
+    Truncated,
+    /// JSON, but not what the generation promises.
+    Incomplete,
+}
+
+impl Shape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Empty => "empty",
+            Shape::WebPage => "web page",
+            Shape::NotText => "invalid UTF-8",
+            Shape::NotJson => "not JSON",
+            Shape::Truncated => "truncated",
+            Shape::Incomplete => "JSON without the expected fields",
+        }
+    }
+}
+
+/// Every failure. `Display` never includes a reply body or a server-written message, so an error
+/// may be logged as is; what a person sees comes from [`crate::failure::Failure`].
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     /// Could not connect, the connection broke, or DNS failed.
@@ -68,14 +108,23 @@ pub enum CoreError {
     /// HTTP 429: the server asks us to slow down, maybe saying for how long.
     #[error("too many requests; the server asks to wait {}", retry_after_text(.retry_after))]
     RateLimited { retry_after: Option<Duration> },
-    /// An HTTP error status whose body is not an envelope we know (a proxy page, a 502).
-    #[error("HTTP status {status}: {message}")]
-    Http { status: u16, message: String },
-    /// A business error in the generation's envelope (`code != 200`, G4 `apiCode`).
-    #[error("{message} (code {code})")]
+    /// A reply that is not a sign-in reply: an error status without an envelope we know (a
+    /// proxy page, a 502), or a 2xx body that is not what the generation promises.
+    #[error("unusable reply: HTTP {status}, {len} bytes, {}", .shape.as_str())]
+    BadReply {
+        status: u16,
+        len: usize,
+        shape: Shape,
+    },
+    /// A redirect the client refuses (to another host, or from https to http).
+    #[error("redirect refused: {reason}")]
+    Redirect { reason: &'static str },
+    /// A business error in the generation's envelope (`code != 200`, G4 `apiCode`). `message`
+    /// is the server's text: kept for callers, never displayed or logged by the engine.
+    #[error("the server answered with error code {code}")]
     Server { code: i64, message: String },
     /// The server refused us: wrong PKCE verifier, wrong app secret, not allowed.
-    #[error("{message} (code {code})")]
+    #[error("the server refused the request (code {code})")]
     Denied { code: i64, message: String },
     /// The reply is larger than the limit (1 MiB by default).
     #[error("the server's reply is larger than {limit} bytes")]
@@ -95,34 +144,20 @@ fn retry_after_text(d: &Option<Duration>) -> String {
 }
 
 impl CoreError {
+    /// The coarse class (see [`crate::failure`] for the full sorting).
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            CoreError::Network(_) | CoreError::Timeout(_) => ErrorKind::Network,
-            CoreError::RateLimited { .. } | CoreError::Server { .. } => ErrorKind::Server,
-            CoreError::Http { status, .. } => match status {
-                401 | 403 => ErrorKind::Denied,
-                _ => ErrorKind::Server,
-            },
-            CoreError::Denied { .. } => ErrorKind::Denied,
-            CoreError::TooLarge { .. } | CoreError::Protocol(_) => ErrorKind::Protocol,
-            CoreError::Config(_) => ErrorKind::Config,
-        }
+        Failure::of(self).kind()
     }
 
     /// Whether trying again (a new attempt, or the retry button) may succeed. Configuration and
     /// refusals do not change by retrying.
     pub fn retryable(&self) -> bool {
-        !matches!(self.kind(), ErrorKind::Config | ErrorKind::Denied)
+        Failure::of(self).next() != Next::Stop
     }
 
-    /// Whether the engine itself should wait and repeat the same request: the failure says
-    /// nothing about the request, only about the path to the server or its load.
+    /// Whether the engine itself should wait and repeat the same request.
     pub fn is_transient(&self) -> bool {
-        match self {
-            CoreError::Network(_) | CoreError::Timeout(_) | CoreError::RateLimited { .. } => true,
-            CoreError::Http { status, .. } => matches!(status, 500 | 502 | 503 | 504),
-            _ => false,
-        }
+        Failure::of(self).next() == Next::Retry
     }
 
     /// The business code, when the server gave one.
@@ -161,6 +196,11 @@ mod tests {
         let s = CoreError::business(2241, "QR missing");
         assert_eq!(s.kind(), ErrorKind::Server);
         assert!(s.retryable() && !s.is_transient());
+        let shown = CoreError::Server {
+            code: 2241,
+            message: "random=SECRET".into(),
+        };
+        assert!(!shown.to_string().contains("SECRET"), "{shown}");
         assert_eq!(CoreError::Config("x".into()).kind(), ErrorKind::Config);
         assert_eq!(
             serde_json::to_string(&ErrorKind::Protocol).unwrap(),

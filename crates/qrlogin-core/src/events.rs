@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::error::ErrorKind;
+use crate::failure::Problem;
 use crate::profile::{AuthSession, Profile};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,20 +56,30 @@ pub enum LoginEvent {
         retry_tip_html: String,
         refreshing: bool,
     },
-    /// Something went wrong. With `retryable` the UI offers a retry button; a `network` failure
-    /// is followed by `retrying` events while the engine keeps trying.
+    /// The attempt stopped, or (desktop) the visible retries are used up. `tip_html` is the
+    /// configured failed tip; `message` says in words what kind of problem it was (never a
+    /// reply's content). With `retryable` the UI offers a retry button; when `retrying` events
+    /// follow (`background`), the engine keeps trying slowly by itself.
     Failed {
         kind: ErrorKind,
+        problem: Problem,
         message: String,
         retryable: bool,
         tip_html: String,
         retry_tip_html: String,
     },
-    /// The engine waits `delay_ms` before its `attempt`-th retry.
+    /// A failure that may pass: the engine waits `delay_ms` before its `attempt`-th retry. Not
+    /// `background`: the UI shows the `retrying` view (failed tip, `message`, a countdown, no
+    /// button). `background`: it follows a `failed` and the retry button stays.
     Retrying {
         attempt: u32,
         delay_ms: u64,
+        kind: ErrorKind,
+        problem: Problem,
         message: String,
+        background: bool,
+        tip_html: String,
+        retry_tip_html: String,
     },
 }
 
@@ -127,6 +138,7 @@ mod tests {
         );
         let f = LoginEvent::Failed {
             kind: ErrorKind::Network,
+            problem: Problem::Unreachable,
             message: "m".into(),
             retryable: true,
             tip_html: "t".into(),
@@ -134,17 +146,24 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&f).unwrap(),
-            json!({"event": "failed", "data": {"kind": "network", "message": "m",
-                "retryable": true, "tipHtml": "t", "retryTipHtml": "r"}})
+            json!({"event": "failed", "data": {"kind": "network", "problem": "unreachable",
+                "message": "m", "retryable": true, "tipHtml": "t", "retryTipHtml": "r"}})
         );
         let r = LoginEvent::Retrying {
             attempt: 2,
             delay_ms: 2000,
+            kind: ErrorKind::Protocol,
+            problem: Problem::WebPage,
             message: "m".into(),
+            background: false,
+            tip_html: "t".into(),
+            retry_tip_html: "r".into(),
         };
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
-            json!({"event": "retrying", "data": {"attempt": 2, "delayMs": 2000, "message": "m"}})
+            json!({"event": "retrying", "data": {"attempt": 2, "delayMs": 2000,
+                "kind": "protocol", "problem": "webPage", "message": "m", "background": false,
+                "tipHtml": "t", "retryTipHtml": "r"}})
         );
     }
 

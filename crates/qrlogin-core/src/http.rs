@@ -100,7 +100,8 @@ impl HttpRequest {
     }
 }
 
-/// Debug output hides credentials: `Authorization` headers and PKCE verifiers never reach a log.
+/// Debug output hides credentials: `Authorization` headers, PKCE verifiers and the polling handle
+/// (`random`, `qrcodeId`: whoever has it can poll the session, PROTOCOL.md §4.1) never reach a log.
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<(&str, &str)> = self
@@ -119,7 +120,11 @@ impl fmt::Debug for HttpRequest {
             .url
             .query_pairs()
             .map(|(n, v)| {
-                let v = if n == "codeVerifier" { "***".into() } else { v };
+                let hidden = matches!(
+                    n.as_ref(),
+                    "codeVerifier" | "random" | "qrcodeId" | "scanId"
+                );
+                let v = if hidden { "***".into() } else { v };
                 (n.into_owned(), v.into_owned())
             })
             .collect();
@@ -189,10 +194,72 @@ pub fn build_client(limits: &Limits) -> Result<reqwest::Client, CoreError> {
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.request_timeout)
         .user_agent(user_agent())
-        // Authing never redirects these calls; a few hops cover a proxy, more is a loop.
-        .redirect(reqwest::redirect::Policy::limited(3))
+        .redirect(redirect_policy())
         .build()
         .map_err(|e| CoreError::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Why a redirect was refused; found again in the reqwest error's sources by [`map_reqwest`].
+#[derive(Debug)]
+struct RedirectRefused(&'static str);
+
+impl fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// Authing never redirects these calls. A redirect on the same host (a trailing slash, http to
+/// https) is followed, up to 3 hops; one to another host would carry the handle, the ticket and
+/// the verifier to whoever it names, and one from https to http would send them in clear.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().cloned();
+        let last = attempt.previous().last().cloned();
+        match redirect_verdict(first.as_ref(), last.as_ref(), attempt.url()) {
+            Some(reason) => attempt.error(RedirectRefused(reason)),
+            None if attempt.previous().len() > 3 => {
+                attempt.error(RedirectRefused("too many redirects"))
+            }
+            None => attempt.follow(),
+        }
+    })
+}
+
+/// `Some(reason)` when a redirect from `last` (the chain started at `first`) to `next` is refused.
+pub fn redirect_verdict(
+    first: Option<&url::Url>,
+    last: Option<&url::Url>,
+    next: &url::Url,
+) -> Option<&'static str> {
+    if let Some(first) = first {
+        if first.host_str() != next.host_str() {
+            return Some("redirect to another host");
+        }
+    }
+    if last.is_some_and(|l| l.scheme() == "https") && next.scheme() != "https" {
+        return Some("redirect from https to http");
+    }
+    None
+}
+
+/// Whether `url` is plain http to a host other than this machine: the handle, the ticket and the
+/// token would cross the network in clear. `localhost`, 127.0.0.0/8 and ::1 are this machine.
+pub fn is_insecure_remote(url: &url::Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d != "localhost" && !d.ends_with(".localhost")
+        }
+        None => true,
+    }
 }
 
 impl Transport for ReqwestTransport {
@@ -220,6 +287,7 @@ impl Transport for ReqwestTransport {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, crate::clock::system_now_ms()));
             let body = read_capped(resp, self.max_reply_bytes, timeout).await?;
+            tracing::trace!(status, len = body.len(), "reply");
             Ok(HttpReply {
                 status,
                 retry_after,
@@ -230,6 +298,13 @@ impl Transport for ReqwestTransport {
 }
 
 fn map_reqwest(e: reqwest::Error, timeout: Duration) -> CoreError {
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<RedirectRefused>() {
+            return CoreError::Redirect { reason: r.0 };
+        }
+        src = s.source();
+    }
     if e.is_timeout() {
         CoreError::Timeout(timeout)
     } else if e.is_builder() {
@@ -260,7 +335,8 @@ fn network_message(e: reqwest::Error) -> String {
 }
 
 /// Reads a body chunk by chunk and stops at `max` bytes, so a huge or endless reply costs at most
-/// `max` bytes of memory.
+/// `max` bytes of memory. A connection that closes before the body is complete is a truncated
+/// reply, not a network error: the server did answer.
 pub async fn read_capped(
     mut resp: reqwest::Response,
     max: usize,
@@ -269,8 +345,22 @@ pub async fn read_capped(
     if resp.content_length().is_some_and(|len| len > max as u64) {
         return Err(CoreError::TooLarge { limit: max });
     }
+    let status = resp.status().as_u16();
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| map_reqwest(e, timeout))? {
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Err(CoreError::Timeout(timeout)),
+            Err(e) if e.is_body() || e.is_decode() => {
+                return Err(CoreError::BadReply {
+                    status,
+                    len: body.len(),
+                    shape: crate::error::Shape::Truncated,
+                })
+            }
+            Err(e) => return Err(map_reqwest(e, timeout)),
+        };
         if body.len() + chunk.len() > max {
             return Err(CoreError::TooLarge { limit: max });
         }
@@ -332,6 +422,56 @@ mod tests {
         };
         let s = format!("{req:?}");
         assert!(!s.contains("topsecret") && !s.contains("c2VjcmV0"), "{s}");
-        assert!(s.contains("random=abc"));
+        assert!(
+            !s.contains("abc"),
+            "the polling handle stays out of logs: {s}"
+        );
+        assert!(s.contains("random=***"), "{s}");
+    }
+
+    #[test]
+    fn redirects_stay_on_the_host_and_never_downgrade() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let first = u("https://a.example/api/v2/qrcode/gene");
+        assert_eq!(
+            redirect_verdict(
+                Some(&first),
+                Some(&first),
+                &u("https://a.example/api/v2/qrcode/gene/")
+            ),
+            None
+        );
+        assert!(
+            redirect_verdict(Some(&first), Some(&first), &u("https://evil.example/x")).is_some()
+        );
+        assert!(redirect_verdict(Some(&first), Some(&first), &u("http://a.example/x")).is_some());
+        let plain = u("http://a.example/x");
+        assert_eq!(
+            redirect_verdict(Some(&plain), Some(&plain), &u("https://a.example/x")),
+            None
+        );
+    }
+
+    #[test]
+    fn plain_http_is_insecure_only_off_this_machine() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:1",
+            "http://localhost:3000",
+            "http://LOCALHOST.",
+            "https://remote.example",
+        ] {
+            assert!(!is_insecure_remote(&u(local)), "{local}");
+        }
+        for remote in [
+            "http://remote.example",
+            "http://192.168.1.10:8080",
+            "http://[2001:db8::1]",
+            "http://localhost.evil.example",
+        ] {
+            assert!(is_insecure_remote(&u(remote)), "{remote}");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod dialect;
 pub mod discovery;
 pub mod error;
 pub mod events;
+pub mod failure;
 pub mod http;
 pub mod media;
 pub mod pkce;

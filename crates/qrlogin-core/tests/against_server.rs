@@ -352,15 +352,28 @@ async fn server_down_then_up_the_same_qr_still_logs_in() {
     };
 
     env.running.take().unwrap().shutdown().await;
-    let LoginEvent::Failed {
-        kind, retryable, ..
-    } = w.next("failed").await
+    // The window shows `retrying` (no retry button yet), with the configured failed tip.
+    let LoginEvent::Retrying {
+        kind,
+        problem,
+        background,
+        tip_html,
+        ..
+    } = w.next("retrying").await
     else {
         unreachable!()
     };
-    assert_eq!((kind, retryable), (ErrorKind::Network, true));
+    assert_eq!(
+        (kind, problem, background),
+        (
+            ErrorKind::Network,
+            qrlogin_core::failure::Problem::Unreachable,
+            false
+        )
+    );
+    assert!(!tip_html.is_empty());
     w.next("retrying").await;
-    w.next("retrying").await;
+    assert!(!w.names().contains(&"failed"), "{:?}", w.names());
 
     // Same port, same data dir: the QR session survived.
     env.running = Some(serve(&env.server, addr).await);

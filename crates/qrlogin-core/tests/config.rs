@@ -492,3 +492,77 @@ warn_secs = 5
     let again = write(dir.path(), "again.toml", &toml::to_string(&c).unwrap());
     assert_eq!(config::load(&sources(None, Some(again))).unwrap(), c);
 }
+
+/// A secret on the command line is readable by every user through /proc and stays in the shell
+/// history: `--set server.app_secret=...` is refused, and the message says where it goes instead.
+#[test]
+fn secret_keys_are_refused_on_the_command_line() {
+    for key in [
+        "server.app_secret",
+        " server . app_secret ",
+        "server.\"app_secret\"",
+    ] {
+        let s = ConfigSources {
+            overrides: vec![(key.into(), "cmdline-s3cr3t".into())],
+            ..ConfigSources::default()
+        };
+        let err = config::load(&s).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, ConfigError::Override { key, .. } if key == "server.app_secret"),
+            "{err:?}"
+        );
+        assert!(text.contains("--set server.app_secret"), "{text}");
+        assert!(
+            text.contains("app_secret_file") && text.contains("QRLOGIN_APP_SECRET"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("cmdline-s3cr3t"),
+            "the refusal must not echo the secret: {text}"
+        );
+    }
+    // The same key from the environment is still fine.
+    let s = ConfigSources {
+        env: vec![("QRLOGIN_SERVER_APP_SECRET".into(), "env-s3cr3t".into())],
+        ..ConfigSources::default()
+    };
+    assert_eq!(
+        config::load(&s).unwrap().server.app_secret.expose(),
+        "env-s3cr3t"
+    );
+}
+
+/// Plain http to another machine is refused unless allowed; loopback and https always load.
+#[test]
+fn plain_http_to_a_remote_server_needs_allow_insecure_http() {
+    let load = |url: &str, allow: bool| {
+        config::load(&ConfigSources {
+            overrides: vec![
+                ("server.url".into(), url.into()),
+                ("server.app_id".into(), "app1".into()),
+                ("server.allow_insecure_http".into(), allow.to_string()),
+            ],
+            ..ConfigSources::default()
+        })
+    };
+    let err = load("http://login.example.com", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("server.url") && err.contains("server.allow_insecure_http"),
+        "{err}"
+    );
+    assert!(load("http://192.168.1.20:8080", false).is_err());
+    assert!(load("http://login.example.com", true).is_ok());
+    assert!(load("https://login.example.com", false).is_ok());
+    assert!(load("http://127.0.0.1:8080", false).is_ok());
+    assert!(load("http://localhost:8080", false).is_ok());
+}
+
+#[test]
+fn redirect_leaves_the_token_out_by_default() {
+    let c = config::load(&ConfigSources::default()).unwrap();
+    assert!(!c.login.redirect_include_token);
+    assert!(!c.server.allow_insecure_http);
+}

@@ -178,10 +178,18 @@ async fn html_error_pages_are_http_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, CoreError::Http { status: 502, .. }),
+        matches!(
+            err,
+            CoreError::BadReply {
+                status: 502,
+                len: 20,
+                shape: qrlogin_core::error::Shape::WebPage
+            }
+        ),
         "{err:?}"
     );
     assert!(err.is_transient(), "a 502 from a proxy is retried");
+    assert!(!err.to_string().contains("upstream"), "no body in {err}");
 }
 
 #[tokio::test]
@@ -194,4 +202,74 @@ async fn discovery_absent_means_plain_protocol() {
     assert_eq!(c.extensions().await, Default::default());
     assert_eq!(c.extensions().await, Default::default());
     assert_eq!(heads.lock().unwrap().len(), 1, "asked once per client");
+}
+
+/// A redirect to another host would hand the request (the handle, the ticket, the verifier) to
+/// whoever it names: refused, and the victim server is never asked. 127.0.0.1 and localhost are
+/// different hosts to the client, which is all this needs.
+#[tokio::test]
+async fn cross_host_redirects_are_refused() {
+    let (victim, victim_heads) = raw_server(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_vec(),
+    ))
+    .await;
+    let other = victim.replace("127.0.0.1", "localhost");
+    let reply = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {other}/api/v2/qrcode/gene\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let (base, _) = raw_server(Some(reply.into_bytes())).await;
+    let err = client(&base, Limits::default())
+        .generate(None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::Redirect { reason } if reason.contains("another host")),
+        "{err:?}"
+    );
+    assert!(err.is_transient(), "a captive portal's redirect passes");
+    assert!(
+        victim_heads.lock().unwrap().is_empty(),
+        "the other host was never asked"
+    );
+}
+
+#[tokio::test]
+async fn same_host_redirects_are_followed() {
+    let body =
+        r#"{"code":200,"data":{"random":"R1","url":"http://x/q.png","qrContent":"http://x"}}"#;
+    let ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (target, _) = raw_server(Some(ok.into_bytes())).await;
+    let reply = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {target}/api/v2/qrcode/gene\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let (base, _) = raw_server(Some(reply.into_bytes())).await;
+    let qr = client(&base, Limits::default()).generate(None).await;
+    // Another port on the same host is the same host: followed.
+    assert!(qr.is_ok(), "{qr:?}");
+}
+
+/// Plain http to a remote host is refused by the client itself (not only by the config check),
+/// unless allowed; loopback is fine.
+#[test]
+fn the_client_refuses_plain_http_to_a_remote_host() {
+    let err = Client::new(ClientConfig::new(
+        "http://login.example.com",
+        DialectId::V2,
+        "a",
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+    let mut c = ClientConfig::new("http://login.example.com", DialectId::V2, "a");
+    c.allow_insecure_http = true;
+    assert!(Client::new(c).is_ok());
+    assert!(Client::new(ClientConfig::new("http://127.0.0.1:9", DialectId::V2, "a")).is_ok());
+    assert!(Client::new(ClientConfig::new(
+        "https://login.example.com",
+        DialectId::V2,
+        "a"
+    ))
+    .is_ok());
 }

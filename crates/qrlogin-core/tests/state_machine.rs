@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use common::*;
 use qrlogin_core::error::ErrorKind;
+use qrlogin_core::failure::Problem;
 use qrlogin_core::http::HttpReply;
+use qrlogin_core::tips::Lang;
 use qrlogin_core::{DialectId, LoginEvent};
 use serde_json::json;
 
@@ -313,7 +315,6 @@ async fn network_errors_back_off_then_the_same_qr_continues() {
         [
             "starting",
             "qrReady",
-            "failed",
             "retrying",
             "retrying",
             "retrying",
@@ -324,13 +325,19 @@ async fn network_errors_back_off_then_the_same_qr_continues() {
         ]
     );
     let all = events.all();
-    let LoginEvent::Failed {
-        kind, retryable, ..
+    let LoginEvent::Retrying {
+        kind,
+        problem,
+        background,
+        ..
     } = &all[2]
     else {
         panic!()
     };
-    assert_eq!((*kind, *retryable), (ErrorKind::Network, true));
+    assert_eq!(
+        (*kind, *problem, *background),
+        (ErrorKind::Network, Problem::Unreachable, false)
+    );
     let delays: Vec<(u32, u64)> = all
         .iter()
         .filter_map(|e| match e {
@@ -349,37 +356,106 @@ async fn network_errors_back_off_then_the_same_qr_continues() {
         );
     }
     // The same QR is shown again (generation 1), not a new one.
-    assert_eq!(all[1], all[7]);
+    assert_eq!(all[1], all[6]);
     assert_eq!(fake.requests("/api/v2/qrcode/gene").len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
-async fn backoff_is_capped_at_30_s() {
+async fn kiosk_retries_forever_with_backoff_capped_at_30_s() {
     let fake = Fake::new(move |req| match req.url.path() {
         "/.well-known/qrlogin" => not_found(),
         _ => Scripted::NetErr,
     });
     let events = Events::default();
-    let _s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let opts = qrlogin_core::SessionOptions {
+        visible_retries: None,
+        ..options()
+    };
+    let _s = start(client(&fake, config(DialectId::V2)), opts, &events);
     events
-        .wait_for(LONG, |e| {
-            matches!(e, LoginEvent::Retrying { attempt: 10, .. })
+        .wait_for(Duration::from_secs(6 * 3600), |e| {
+            matches!(e, LoginEvent::Retrying { attempt: 200, .. })
         })
         .await;
     let all = events.all();
-    assert_eq!(
-        all.iter().filter(|e| e.name() == "failed").count(),
-        1,
-        "one failed per outage"
+    assert!(
+        !all.iter().any(|e| e.name() == "failed"),
+        "a kiosk never stops at a retry button"
     );
     for e in &all {
-        if let LoginEvent::Retrying { delay_ms, .. } = e {
-            assert!(*delay_ms <= 30_000);
+        if let LoginEvent::Retrying {
+            delay_ms,
+            background,
+            ..
+        } = e
+        {
+            assert!(*delay_ms <= 30_000 && !background);
         }
     }
     assert!(
-        matches!(all.last(), Some(LoginEvent::Retrying { delay_ms, .. }) if *delay_ms == 30_000 || *delay_ms >= 24_000)
+        matches!(all.last(), Some(LoginEvent::Retrying { delay_ms, .. }) if *delay_ms >= 24_000)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn desktop_offers_retry_after_the_visible_retries_and_keeps_trying_slowly() {
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let d = down.clone();
+    let fake = Fake::new(move |req| {
+        if d.load(Ordering::SeqCst) {
+            return Scripted::NetErr;
+        }
+        match req.url.path() {
+            "/.well-known/qrlogin" => not_found(),
+            "/api/v2/qrcode/gene" => v2_generate("R1", 120),
+            _ => v2_status(0),
+        }
+    });
+    let events = Events::default();
+    let _s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    events
+        .wait_for(LONG, |e| {
+            matches!(e, LoginEvent::Retrying { attempt: 9, .. })
+        })
+        .await;
+    let all = events.all();
+    let names: Vec<&str> = all.iter().map(LoginEvent::name).collect();
+    // 6 visible retries, then the retry button (one `failed`), then slow background retries.
+    assert_eq!(
+        names[..10],
+        [
+            "starting", "retrying", "retrying", "retrying", "retrying", "retrying", "retrying",
+            "failed", "retrying", "retrying"
+        ]
+    );
+    let LoginEvent::Failed {
+        retryable, problem, ..
+    } = &all[7]
+    else {
+        panic!()
+    };
+    assert!(*retryable);
+    assert_eq!(*problem, Problem::Unreachable);
+    for (i, e) in all.iter().enumerate() {
+        if let LoginEvent::Retrying {
+            delay_ms,
+            background,
+            ..
+        } = e
+        {
+            if i < 7 {
+                assert!(!background && *delay_ms <= 30_000, "{e:?}");
+            } else {
+                assert!(*background && (48_000..=72_000).contains(delay_ms), "{e:?}");
+            }
+        }
+    }
+    // The server comes back: the QR comes back by itself, nobody pressed Retry.
+    down.store(false, Ordering::SeqCst);
+    let qr = events
+        .wait_for(Duration::from_secs(90), |e| e.name() == "qrReady")
+        .await;
+    assert!(matches!(qr, LoginEvent::QrReady { generation: 1, .. }));
 }
 
 #[tokio::test(start_paused = true)]
@@ -464,12 +540,44 @@ async fn rate_limit_honours_retry_after() {
     assert_eq!(checks[1].0 - checks[0].0, Duration::from_secs(7));
     assert!(matches!(
         &all[2],
-        LoginEvent::Failed {
+        LoginEvent::Retrying {
             kind: ErrorKind::Server,
-            retryable: true,
+            problem: Problem::RateLimited,
             ..
         }
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_beyond_the_backoff_cap_is_capped() {
+    let polls = Arc::new(AtomicU32::new(0));
+    let p = polls.clone();
+    let fake = Fake::new(move |req| match req.url.path() {
+        "/.well-known/qrlogin" => not_found(),
+        "/api/v2/qrcode/gene" => v2_generate("R1", 600),
+        "/api/v2/qrcode/check" => match p.fetch_add(1, Ordering::SeqCst) {
+            0 => Scripted::Reply(HttpReply {
+                status: 429,
+                retry_after: Some(Duration::from_secs(3600)),
+                body: br#"{"code":429,"message":"too many"}"#.to_vec(),
+            }),
+            _ => v2_status(3),
+        },
+        other => panic!("unexpected {other}"),
+    });
+    let events = Events::default();
+    let opts = qrlogin_core::SessionOptions {
+        refresh_cap: Some(0),
+        ..options()
+    };
+    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    run_to_end(&mut s, LONG).await;
+    let checks = fake.requests("/api/v2/qrcode/check");
+    assert_eq!(
+        checks[1].0 - checks[0].0,
+        Duration::from_secs(30),
+        "an hour-long Retry-After must not leave a kiosk dark for an hour"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -494,52 +602,79 @@ async fn a_silent_server_times_out_after_10_s_and_is_retried() {
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
-        [
-            "starting",
-            "qrReady",
-            "failed",
-            "retrying",
-            "qrReady",
-            "cancelled"
-        ]
+        ["starting", "qrReady", "retrying", "qrReady", "cancelled"]
     );
     let timed = events.timed();
     assert_eq!(timed[2].0 - timed[1].0, Duration::from_secs(10));
-    let LoginEvent::Failed { message, .. } = &timed[2].1 else {
+    let LoginEvent::Retrying { problem, .. } = &timed[2].1 else {
         panic!()
     };
-    assert!(message.contains("10"), "{message}");
+    assert_eq!(*problem, Problem::Timeout);
 }
 
 #[tokio::test(start_paused = true)]
-async fn malformed_and_oversized_replies_fail_without_panicking() {
+async fn malformed_and_oversized_replies_are_retried_then_the_login_goes_on() {
+    let mut bad_utf8 = br#"{"code":200,"data":{"status":""#.to_vec();
+    bad_utf8.extend_from_slice(&[0xff, 0xfe]);
+    bad_utf8.extend_from_slice(br#""}}"#);
     for (body, want) in [
-        (b"<html>gateway</html>".to_vec(), "not JSON"),
+        (b"<html>gateway</html>".to_vec(), Problem::WebPage),
+        (b"service unavailable".to_vec(), Problem::NotJson),
+        (
+            br#"{"code":200,"data":{"status": 1, "us"#.to_vec(),
+            Problem::Truncated,
+        ),
+        (bad_utf8, Problem::NotText),
         (
             br#"{"code":200,"data":{"status":"weird"}}"#.to_vec(),
-            "status",
+            Problem::Incomplete,
         ),
-        (vec![b' '; 1024 * 1024 + 1], "larger than"),
+        (b"".to_vec(), Problem::Empty),
+        (vec![b' '; 1024 * 1024 + 1], Problem::TooLarge),
     ] {
+        let polls = Arc::new(AtomicU32::new(0));
+        let p = polls.clone();
         let b = body.clone();
         let fake = Fake::new(move |req| match req.url.path() {
             "/.well-known/qrlogin" => not_found(),
             "/api/v2/qrcode/gene" => v2_generate("R1", 120),
-            _ => Scripted::Reply(HttpReply {
-                status: 200,
-                retry_after: None,
-                body: b.clone(),
-            }),
+            _ => match p.fetch_add(1, Ordering::SeqCst) {
+                0..=2 => Scripted::Reply(HttpReply {
+                    status: 200,
+                    retry_after: None,
+                    body: b.clone(),
+                }),
+                _ => json(
+                    json!({"code": 200, "data": {"status": 2, "userInfo": {"id": "u1", "token": "tok"}}}),
+                ),
+            },
         });
         let events = Events::default();
         let mut s = start(client(&fake, config(DialectId::V2)), options(), &events);
         run_to_end(&mut s, LONG).await;
         let all = events.all();
-        let Some(LoginEvent::Failed { kind, message, .. }) = all.last() else {
-            panic!("{all:?}")
+        assert_eq!(
+            events.names(),
+            [
+                "starting",
+                "qrReady",
+                "retrying",
+                "retrying",
+                "retrying",
+                "qrReady",
+                "authorized",
+                "loggedIn"
+            ],
+            "{want:?}"
+        );
+        let LoginEvent::Retrying {
+            problem, message, ..
+        } = &all[2]
+        else {
+            panic!()
         };
-        assert_eq!(*kind, ErrorKind::Protocol);
-        assert!(message.contains(want), "{message}");
+        assert_eq!(*problem, want);
+        assert!(!message.is_empty() && !message.contains("gateway") && !message.contains("weird"));
     }
 }
 
@@ -593,10 +728,18 @@ async fn other_business_errors_end_the_attempt() {
     else {
         panic!("{all:?}")
     };
-    assert_eq!(*kind, ErrorKind::Server);
-    assert!(message.contains("用户池不存在") && message.contains("2224"));
-    assert!(*retryable);
-    assert!(tip_html.contains("用户池不存在"));
+    // A definite answer: the attempt ends, saying what to fix, in our words.
+    assert_eq!(*kind, ErrorKind::Config);
+    assert!(
+        message.contains("2224") && message.contains("server.user_pool_id"),
+        "{message}"
+    );
+    assert!(!*retryable, "retrying does not fix a config");
+    assert!(!message.contains("用户池不存在") && !tip_html.contains("用户池不存在"));
+    assert_eq!(
+        *tip_html,
+        qrlogin_core::tips::Tips::default().get(qrlogin_core::tips::TipKey::Failed, Lang::ZhCn)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -945,10 +1088,52 @@ async fn a_server_down_at_start_is_discovered_when_back() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     up.store(true, Ordering::SeqCst);
     run_to_end(&mut s, LONG).await;
-    assert_eq!(&events.names()[..3], ["starting", "failed", "retrying"]);
+    assert_eq!(&events.names()[..3], ["starting", "retrying", "retrying"]);
     let gene = fake.requests("/api/v2/qrcode/gene");
     let body = gene.last().unwrap().1.json().unwrap();
     assert!(body.get("codeChallenge").is_some(), "{body}");
     let check = &fake.requests("/api/v2/qrcode/check")[0].1;
     assert!(check.query("wait").is_some());
+}
+
+/// A spent or expired ticket (2242) is a definite answer about that QR only: a new QR follows,
+/// and the login on it works. The attempt does not stop at a retry button.
+#[tokio::test(start_paused = true)]
+async fn a_spent_ticket_means_a_new_qr_not_a_dead_end() {
+    let gens = Arc::new(AtomicU32::new(0));
+    let g = gens.clone();
+    let fake = Fake::new(move |req| match req.url.path() {
+        "/.well-known/qrlogin" => not_found(),
+        "/api/v2/qrcode/gene" => {
+            v2_generate(&format!("R{}", g.fetch_add(1, Ordering::SeqCst)), 120)
+        }
+        "/api/v2/qrcode/check" => json(
+            json!({"code": 200, "data": {"status": 2, "ticket": format!("T-{}", req.query("random").unwrap_or_default())}}),
+        ),
+        "/api/v2/qrcode/userinfo" => {
+            if req.json().unwrap()["ticket"] == "T-R0" {
+                json(json!({"code": 2242, "message": "ticket 已过期或已被使用", "data": null}))
+            } else {
+                v2_user()
+            }
+        }
+        other => panic!("unexpected {other}"),
+    });
+    let mut cfg = config(DialectId::V2);
+    cfg.app_secret = Some("s3cret".into());
+    let events = Events::default();
+    let mut s = start(client(&fake, cfg), options(), &events);
+    run_to_end(&mut s, LONG).await;
+    assert_eq!(
+        events.names(),
+        [
+            "starting",
+            "qrReady",
+            "authorized",
+            "expired",
+            "qrReady",
+            "authorized",
+            "loggedIn"
+        ]
+    );
 }

@@ -12,7 +12,8 @@ use crate::secret::Secret;
 /// The reply as a JSON object.
 pub(super) fn object(body: &[u8]) -> Result<Value, ProtocolError> {
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ProtocolError::new(format!("reply is not JSON ({e}): {}", preview(body))))?;
+        // Never the body itself: it may carry the polling handle (PROTOCOL.md §4.1).
+        .map_err(|e| ProtocolError::new(format!("reply is not JSON ({e})")))?;
     if v.is_object() {
         Ok(v)
     } else {

@@ -10,7 +10,7 @@ use crate::dialect::{
     Requester, ScanStatus, WireRequest, WireUser,
 };
 use crate::discovery::{self, Extensions};
-use crate::error::{CoreError, ProtocolError};
+use crate::error::{CoreError, ProtocolError, Shape};
 use crate::http::{self, HttpReply, HttpRequest, Limits, ReqwestTransport, Transport};
 use crate::media;
 use crate::pkce::Pkce;
@@ -36,6 +36,9 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// Ask `/.well-known/qrlogin`; off = always the plain Authing protocol.
     pub discover: bool,
+    /// Allow plain `http://` to a host other than this machine (`server.allow_insecure_http`).
+    /// Loopback is always allowed.
+    pub allow_insecure_http: bool,
     /// Source of `expiresAt` and of "now" for token expiry.
     pub clock: Arc<dyn WallClock>,
 }
@@ -56,6 +59,7 @@ impl ClientConfig {
             )),
             limits: Limits::default(),
             discover: true,
+            allow_insecure_http: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -112,6 +116,13 @@ impl Client {
                 config.base_url
             )));
         }
+        if http::is_insecure_remote(&base) && !config.allow_insecure_http {
+            return Err(CoreError::Config(format!(
+                "server.url {:?} is plain http to another machine: the sign-in would cross the \
+                 network in clear. Use https, or set server.allow_insecure_http = true",
+                config.base_url
+            )));
+        }
         Ok(Self {
             config,
             base,
@@ -138,15 +149,27 @@ impl Client {
         self.config.clock.now_ms()
     }
 
-    /// The server's extensions, asked once per client. No document (Authing) means none; a
-    /// failed request means none for now and asking again next time.
+    /// The server's extensions, best effort: a failed request means none for now (the next call
+    /// asks again). The login session uses [`Client::discover`] instead, which retries.
     pub async fn extensions(&self) -> Extensions {
+        self.discover().await.unwrap_or_default()
+    }
+
+    /// The server's extensions. A definite answer is remembered for the client's life: our
+    /// document (`version` ≥ 1), or Authing's "not found" (404/410, not a page: a proxy's 404
+    /// page may pass). A web page, a JSON object
+    /// that is not our document, or another 4xx means "no extensions for now" and is asked again
+    /// with the next QR (an Authing domain may serve its login page there; so may a captive
+    /// portal or a gateway in front of our server). Anything that may pass — the network, a 5xx,
+    /// a 429, a body that is not JSON, cut off or not UTF-8 — is an error: the session retries it
+    /// before making a QR, so an outage never silently drops PKCE.
+    pub async fn discover(&self) -> Result<Extensions, CoreError> {
         if !self.config.discover {
-            return Extensions::default();
+            return Ok(Extensions::default());
         }
         let mut cached = self.extensions.lock().await;
         if let Some(e) = *cached {
-            return e;
+            return Ok(e);
         }
         let req = WireRequest {
             method: http::Method::Get,
@@ -155,25 +178,25 @@ impl Client {
             json: None,
             headers: Vec::new(),
         };
-        match self.send(&req, None).await {
-            Ok(reply) => match discovery::parse(reply.status, &reply.body) {
-                Some(e) => {
-                    tracing::debug!(extensions = ?e, "discovery");
-                    *cached = Some(e);
-                    e
-                }
-                None => Extensions::default(),
-            },
-            Err(CoreError::RateLimited { .. }) | Err(CoreError::Http { .. }) => {
-                Extensions::default()
-            }
-            Err(e) if e.is_transient() => Extensions::default(),
-            // Too large or otherwise unreadable: not our server.
-            Err(_) => {
-                *cached = Some(Extensions::default());
-                Extensions::default()
-            }
+        let reply = self.send(&req, None).await?;
+        if is_success(reply.status)
+            && !matches!(
+                crate::failure::shape_of(&reply.body),
+                Shape::WebPage | Shape::Incomplete
+            )
+        {
+            return Err(bad_reply(&reply));
         }
+        let Some(ext) = discovery::parse(reply.status, &reply.body) else {
+            return Err(bad_reply(&reply));
+        };
+        tracing::debug!(extensions = ?ext, status = reply.status, "discovery");
+        let not_found = matches!(reply.status, 404 | 410)
+            && crate::failure::shape_of(&reply.body) != Shape::WebPage;
+        if ext.is_qrlogin_server() || not_found {
+            *cached = Some(ext);
+        }
+        Ok(ext)
     }
 
     fn url_for(&self, req: &WireRequest) -> Result<url::Url, CoreError> {
@@ -240,6 +263,15 @@ impl Client {
     /// Generate a QR. `pkce` is sent as the challenge when given.
     pub async fn generate(&self, pkce: Option<&Pkce>) -> Result<GeneratedQr, CoreError> {
         let ext = self.extensions().await;
+        self.generate_for(pkce, &ext).await
+    }
+
+    /// Generate a QR for a server whose extensions are `ext`.
+    pub async fn generate_for(
+        &self,
+        pkce: Option<&Pkce>,
+        ext: &Extensions,
+    ) -> Result<GeneratedQr, CoreError> {
         let random = (self.dialect() == DialectId::WxappLegacy).then(dialect::new_random);
         let extras = GenerateExtras {
             random: random.clone(),
@@ -258,13 +290,14 @@ impl Client {
         })
     }
 
-    /// Generate and render a QR for display.
+    /// Generate and render a QR for display, for a server whose extensions are `ext`.
     pub async fn new_qr(
         &self,
         pkce: Option<&Pkce>,
+        ext: &Extensions,
         opts: &QrOptions,
     ) -> Result<ShownQr, CoreError> {
-        let qr = self.generate(pkce).await?;
+        let qr = self.generate_for(pkce, ext).await?;
         let created_at_ms = self.now_ms();
         let ttl = qr
             .expires_in
@@ -315,12 +348,9 @@ impl Client {
         let reply = self
             .send(&req, extras.wait.map(Duration::from_secs))
             .await?;
-        let status = dialect::parse_poll(self.dialect(), &reply.body);
-        match status {
+        match dialect::parse_poll(self.dialect(), &reply.body) {
             Ok(s) if is_success(reply.status) || matches!(s, ScanStatus::Failed { .. }) => Ok(s),
-            Ok(_) => Err(http_error(&reply)),
-            Err(_) if !is_success(reply.status) => Err(http_error(&reply)),
-            Err(e) => Err(e.into()),
+            _ => Err(bad_reply(&reply)),
         }
     }
 
@@ -402,26 +432,27 @@ fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-fn http_error(reply: &HttpReply) -> CoreError {
-    CoreError::Http {
+/// An unusable reply, described by its status, length and shape; none of its content is kept.
+fn bad_reply(reply: &HttpReply) -> CoreError {
+    CoreError::BadReply {
         status: reply.status,
-        message: crate::dialect::preview_body(&reply.body),
+        len: reply.body.len(),
+        shape: crate::failure::shape_of(&reply.body),
     }
 }
 
-/// Read a reply with a dialect parser. A non-2xx status with a readable business error keeps
-/// that error (G4 sends 4xx with `apiCode`); otherwise it is an HTTP error.
+/// Read a reply with a dialect parser. A readable business error is kept whatever the status
+/// (G4 sends 4xx with `apiCode`); anything else unreadable becomes [`CoreError::BadReply`].
 fn decode<T>(
     reply: &HttpReply,
     parse: impl FnOnce(&[u8]) -> Result<T, CoreError>,
 ) -> Result<T, CoreError> {
-    let parsed = parse(&reply.body);
-    if is_success(reply.status) {
-        return parsed;
-    }
-    match parsed {
-        Err(e @ (CoreError::Server { .. } | CoreError::Denied { .. })) => Err(e),
-        _ => Err(http_error(reply)),
+    match parse(&reply.body) {
+        Ok(v) if is_success(reply.status) => Ok(v),
+        Err(e @ (CoreError::Server { .. } | CoreError::Denied { .. } | CoreError::Config(_))) => {
+            Err(e)
+        }
+        _ => Err(bad_reply(reply)),
     }
 }
 

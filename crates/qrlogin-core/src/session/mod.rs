@@ -20,8 +20,9 @@ use tokio::time::Instant;
 pub use client::{Client, ClientConfig, ShownQr, DEFAULT_QR_TTL};
 
 use crate::dialect::{self, Authorization, DialectId, Exchanged, PollExtras, ScanStatus, WireUser};
-use crate::error::{CoreError, ErrorKind};
+use crate::error::CoreError;
 use crate::events::LoginEvent;
+use crate::failure::{Failure, Next};
 use crate::pkce::Pkce;
 use crate::profile::{self, AuthSession, Profile};
 use crate::qr::QrOptions;
@@ -46,11 +47,16 @@ pub struct SessionOptions {
     /// After the QR's own expiry time, how long to keep polling before calling it expired
     /// locally (G1 never says "expired"; other servers say it themselves).
     pub expiry_grace: Duration,
-    /// First back-off delay after a network error; doubles up to `backoff_max`.
+    /// First back-off delay after a failure that may pass; doubles up to `backoff_max`. A
+    /// `Retry-After` longer than `backoff_max` is capped to it.
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
-    /// Longest `Retry-After` honoured as is.
-    pub max_retry_after: Duration,
+    /// How many retries the window shows as `retrying` before it offers the retry button;
+    /// `None` = retry visibly forever (kiosk: nobody is there to press a button).
+    pub visible_retries: Option<u32>,
+    /// After the visible retries, the pause (±20 %) between slow background retries, so a
+    /// server that comes back brings the QR back by itself.
+    pub background_retry: Duration,
     /// How long to keep retrying an exchange through network errors (the ticket's lifetime).
     pub exchange_retry_for: Duration,
     /// Bind the exchange with PKCE when the server announces it.
@@ -75,7 +81,9 @@ impl Default for SessionOptions {
             expiry_grace: Duration::from_secs(2),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(120),
+            // 1 + 2 + 4 + 8 + 16 + 30 s: about a minute of visible retrying.
+            visible_retries: Some(6),
+            background_retry: Duration::from_secs(60),
             exchange_retry_for: Duration::from_secs(300),
             pkce: true,
             fetch_avatars: true,
@@ -185,18 +193,14 @@ impl Runner {
         tips::sanitize(&self.opts.tips.get(key, self.opts.lang))
     }
 
-    fn emit_failed(&self, e: &CoreError, retryable: bool) {
-        let tip_html = if e.kind() == ErrorKind::Network {
-            self.tip(TipKey::Failed)
-        } else {
-            // The server's message is plain text; as a tip it must be escaped, not sanitized.
-            html_escape(&e.to_string())
-        };
+    /// The main line is always the configured failed tip; the detail line is ours.
+    fn emit_failed(&self, f: &Failure, retryable: bool) {
         self.emit(LoginEvent::Failed {
-            kind: e.kind(),
-            message: e.to_string(),
+            kind: f.kind(),
+            problem: f.problem,
+            message: f.message(self.opts.lang),
             retryable,
-            tip_html,
+            tip_html: self.tip(TipKey::Failed),
             retry_tip_html: self.tip(TipKey::Retry),
         });
     }
@@ -206,8 +210,9 @@ impl Runner {
             attempt: self.opts.attempt,
         });
         if let Err(e) = self.run_attempt().await {
-            tracing::info!(error = %e, "login attempt failed");
-            self.emit_failed(&e, e.retryable());
+            let f = Failure::of(&e);
+            log_failure(&e, &f, "login attempt stopped");
+            self.emit_failed(&f, f.next() != Next::Stop);
         }
     }
 
@@ -227,20 +232,27 @@ impl Runner {
             let client = self.client.clone();
             let qr_opts = self.opts.qr;
             let use_pkce = self.opts.pkce;
-            // Discovery is part of the retried step: a server that was down at the start is
-            // asked again when it is back, so its PKCE and long-poll are used from the first QR.
-            let (shown, pkce, ext) = self
+            // Discovery is part of the retried step: a server that was down (or answered
+            // garbage) at the start is asked again until it answers, so its PKCE and long-poll
+            // are used from the first QR and PKCE is never dropped because of an outage.
+            let made = self
                 .with_retry(None, move || {
                     let client = client.clone();
                     async move {
-                        let ext = client.extensions().await;
+                        let ext = client.discover().await?;
                         let pkce = (use_pkce && ext.pkce).then(Pkce::generate);
-                        let shown = client.new_qr(pkce.as_ref(), &qr_opts).await?;
+                        let shown = client.new_qr(pkce.as_ref(), &ext, &qr_opts).await?;
                         Ok((shown, pkce, ext))
                     }
                 })
-                .await?
-                .ok_or_else(|| CoreError::Network("gave up".into()))?;
+                .await;
+            let (shown, pkce, ext) = match made {
+                Ok(Some(made)) => made,
+                // A "QR gone" answer to a generate is odd but passes: try again, paced.
+                Err(e) if Failure::of(&e).next() == Next::NewQr => continue,
+                Err(e) => return Err(e),
+                Ok(None) => continue,
+            };
             self.recovered = false;
             self.generation += 1;
             let ttl_ms = u64::try_from(shown.ttl.as_millis()).unwrap_or(u64::MAX);
@@ -338,12 +350,23 @@ impl Runner {
                     let client = client.clone();
                     let handle = handle.clone();
                     let extras = extras.clone();
-                    async move { client.poll(&handle, &extras).await }
+                    async move {
+                        // An error code in a poll reply is sorted like any other failure.
+                        match client.poll(&handle, &extras).await? {
+                            ScanStatus::Failed { code, message } => {
+                                Err(CoreError::business(code, message))
+                            }
+                            status => Ok(status),
+                        }
+                    }
                 })
-                .await?;
+                .await;
             let status = match polled {
-                Some(s) => s,
-                None => return Ok(QrEnd::ExpiredDuringOutage),
+                Ok(Some(s)) => s,
+                Ok(None) => return Ok(QrEnd::ExpiredDuringOutage),
+                // 2241 / 2244 / 2245: only a new QR helps.
+                Err(e) if Failure::of(&e).next() == Next::NewQr => return Ok(QrEnd::Expired),
+                Err(e) => return Err(e),
             };
             if std::mem::take(&mut self.recovered) {
                 // Back from an outage: the UI shows `failed`; show the QR (and scan) again.
@@ -374,17 +397,20 @@ impl Runner {
                     self.emit(LoginEvent::Authorized {
                         tip_html: self.tip(TipKey::Success),
                     });
-                    self.finish(auth, pkce).await?;
-                    return Ok(QrEnd::LoggedIn);
+                    return match self.finish(auth, pkce).await {
+                        Ok(true) => Ok(QrEnd::LoggedIn),
+                        // The ticket outlived the outage: a new QR, a new scan.
+                        Ok(false) => Ok(QrEnd::ExpiredDuringOutage),
+                        // Spent or expired ticket: this QR is done, the next one may work.
+                        Err(e) if Failure::of(&e).next() == Next::NewQr => Ok(QrEnd::Expired),
+                        Err(e) => Err(e),
+                    };
                 }
                 ScanStatus::Cancelled => return Ok(QrEnd::Cancelled),
                 ScanStatus::Expired => return Ok(QrEnd::Expired),
+                // Sorted inside the retried poll above; kept for a complete match.
                 ScanStatus::Failed { code, message } => {
-                    if dialect::is_qr_gone(code) {
-                        // 2241 (QR unknown to the server) / 2244: only a new QR helps.
-                        return Ok(QrEnd::Expired);
-                    }
-                    return Err(CoreError::business(code, message));
+                    return Err(CoreError::business(code, message))
                 }
             }
             known = name;
@@ -412,8 +438,12 @@ impl Runner {
     }
 
     /// From an authorized poll to `loggedIn`: exchange the ticket if there is one, fetch the
-    /// profile for token sets.
-    async fn finish(&mut self, auth: Authorization, pkce: Option<&Pkce>) -> Result<(), CoreError> {
+    /// profile for token sets. `Ok(false)`: the server stayed unreachable for the ticket's life.
+    async fn finish(
+        &mut self,
+        auth: Authorization,
+        pkce: Option<&Pkce>,
+    ) -> Result<bool, CoreError> {
         let deadline = Instant::now() + self.opts.exchange_retry_for;
         let (user, session) = match auth {
             Authorization::User(u) => self.user_session(u)?,
@@ -428,13 +458,11 @@ impl Runner {
                         let proof = proof.clone();
                         async move { client.exchange(&ticket, &proof).await }
                     })
-                    .await?
-                    .ok_or_else(|| {
-                        CoreError::Network("the server stayed unreachable for the exchange".into())
-                    })?;
+                    .await?;
                 match exchanged {
-                    Exchanged::User(u) => self.user_session(u)?,
-                    Exchanged::TokenSet(ts) => self.token_set_session(ts, deadline).await?,
+                    Some(Exchanged::User(u)) => self.user_session(u)?,
+                    Some(Exchanged::TokenSet(ts)) => self.token_set_session(ts, deadline).await?,
+                    None => return Ok(false),
                 }
             }
         };
@@ -445,7 +473,7 @@ impl Runner {
             tip_html: self.tip(TipKey::Success),
             session,
         });
-        Ok(())
+        Ok(true)
     }
 
     fn user_session(&self, u: WireUser) -> Result<(WireUser, AuthSession), CoreError> {
@@ -510,9 +538,10 @@ impl Runner {
         Ok((user, session))
     }
 
-    /// Run `op` until it succeeds, waiting with back-off after transient failures. Emits one
-    /// `failed` (kind network or server, retryable) at the start of an outage, then `retrying`
-    /// before each wait. `Ok(None)`: `deadline` passed while waiting.
+    /// Run `op` until it succeeds, waiting after failures that may pass (failure.rs decides).
+    /// Each wait is announced by a `retrying` event: with back-off for the first
+    /// `visible_retries`, then (desktop) one `failed` with the retry button and slow background
+    /// retries. `Ok(None)`: `deadline` passed while waiting. Definite failures are returned.
     async fn with_retry<T, F, Fut>(
         &mut self,
         deadline: Option<Instant>,
@@ -523,43 +552,76 @@ impl Runner {
         Fut: std::future::Future<Output = Result<T, CoreError>>,
     {
         loop {
-            match op().await {
+            let e = match op().await {
                 Ok(v) => {
                     if self.failures > 0 {
+                        tracing::info!(after = self.failures, "the server answers again");
                         self.failures = 0;
                         self.recovered = true;
                     }
                     return Ok(Some(v));
                 }
-                Err(e) if e.is_transient() => {
-                    self.failures = self.failures.saturating_add(1);
-                    if self.failures == 1 {
-                        self.emit_failed(&e, true);
-                    }
-                    let delay = match &e {
-                        CoreError::RateLimited {
-                            retry_after: Some(d),
-                        } => (*d).min(self.opts.max_retry_after),
-                        _ => backoff(
-                            self.failures,
-                            self.opts.backoff_initial,
-                            self.opts.backoff_max,
-                        ),
-                    };
-                    self.emit(LoginEvent::Retrying {
-                        attempt: self.failures,
-                        delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        message: e.to_string(),
-                    });
-                    tokio::time::sleep(delay).await;
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Ok(None);
-                    }
+                Err(e) => e,
+            };
+            let f = Failure::of(&e);
+            if f.next() != Next::Retry {
+                return Err(e);
+            }
+            self.failures = self.failures.saturating_add(1);
+            let visible = self.opts.visible_retries.is_none_or(|n| self.failures <= n);
+            let delay = if visible {
+                match &e {
+                    CoreError::RateLimited {
+                        retry_after: Some(d),
+                    } => (*d).min(self.opts.backoff_max),
+                    _ => backoff(
+                        self.failures,
+                        self.opts.backoff_initial,
+                        self.opts.backoff_max,
+                    ),
                 }
-                Err(e) => return Err(e),
+            } else {
+                if self.opts.visible_retries == Some(self.failures - 1) {
+                    // The visible retries are used up: offer the button, keep trying slowly.
+                    self.emit_failed(&f, true);
+                }
+                jitter(self.opts.background_retry)
+            };
+            log_failure(&e, &f, "request failed; retrying");
+            self.emit(LoginEvent::Retrying {
+                attempt: self.failures,
+                delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                kind: f.kind(),
+                problem: f.problem,
+                message: f.message(self.opts.lang),
+                background: !visible,
+                tip_html: self.tip(TipKey::Failed),
+                retry_tip_html: self.tip(TipKey::Retry),
+            });
+            tokio::time::sleep(delay).await;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
             }
         }
     }
+}
+
+/// One log line per failure: the kind, the HTTP status, the body length and the business code.
+/// Never a body or a server's message (either may carry the polling handle). The network cause
+/// (host:port and the OS error) and our own config message are kept: an operator needs them.
+fn log_failure(e: &CoreError, f: &Failure, what: &str) {
+    let cause = match e {
+        CoreError::Network(m) | CoreError::Config(m) => Some(m.as_str()),
+        _ => None,
+    };
+    tracing::warn!(
+        problem = f.problem.as_str(),
+        status = f.status,
+        len = f.len,
+        code = f.code,
+        cause,
+        "{what}"
+    );
 }
 
 fn claims_user(ts: &dialect::TokenSet) -> Option<WireUser> {
@@ -582,21 +644,10 @@ fn claims_user(ts: &dialect::TokenSet) -> Option<WireUser> {
 pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
     let exp = attempt.saturating_sub(1).min(20);
     let base = initial.saturating_mul(1u32 << exp).min(max);
-    let factor = rand::thread_rng().gen_range(0.8..=1.2);
-    base.mul_f64(factor).min(max)
+    jitter(base).min(max)
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// `d` ±20 %.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(rand::thread_rng().gen_range(0.8..=1.2))
 }

@@ -112,6 +112,8 @@ impl Transport for Fake {
 
 pub fn config(dialect: DialectId) -> ClientConfig {
     let mut c = ClientConfig::new("http://fake.test", dialect, "app1");
+    // The scripted server has a made-up remote name and no TLS.
+    c.allow_insecure_http = true;
     c.app.user_pool_id = Some("pool1".into());
     c.clock = Arc::new(TokioClock::starting_at(EPOCH_MS));
     c
@@ -182,3 +184,4 @@ pub async fn run_to_end(session: &mut LoginSession, max: Duration) {
         .await
         .expect("session did not end in time");
 }
+pub mod fault;
