@@ -13,6 +13,9 @@
 mod app;
 mod approval;
 mod capacity;
+/// h19's fault-injecting proxy, shared with the core's tests and the e2e scenarios.
+#[path = "../../qrlogin-core/tests/common/fault.rs"]
+mod fault;
 mod limiter;
 mod soak;
 mod svg;

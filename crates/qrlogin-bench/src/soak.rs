@@ -6,6 +6,11 @@
 //! at the end it writes `samples.csv`, `summary.json`, SVG charts and `report.md` to `--out-dir`.
 //! With `--check` it exits non-zero when a bound of [`Bounds`] is broken (the 2-minute CI run).
 //!
+//! Half the desktops (every second group of four) reach the server through the fault-injecting
+//! proxy of `crates/qrlogin-core/tests/common/fault.rs`; once a minute it answers with one fault
+//! of [`FAULTS`] for [`FAULT_FOR`], then forwards again. Their failures while a fault is on are
+//! counted apart (`proxy_errors`); the run checks that they keep signing in afterwards.
+//!
 //! Each desktop login rolls a die: 5 % the phone cancels, 5 % the phone picks a wrong check code,
 //! 3 % nobody scans and the short-lived QR expires, the rest are approved after a 0–1.5 s pause.
 
@@ -24,6 +29,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
+use crate::fault::{Fault, FaultProxy};
 use crate::svg::{line_chart, Series};
 use crate::util::{monotonic_ns, pct};
 
@@ -35,6 +41,31 @@ const QR_TTL_SECS: u32 = 20;
 /// them an hour ([`qrlogin_server::SWEEP_KEEP`]), which a one-hour run would never see level off.
 const SOAK_SWEEP_EVERY: Duration = Duration::from_secs(30);
 const SOAK_SWEEP_KEEP: Duration = Duration::from_secs(60);
+
+/// How long each minute's fault lasts.
+const FAULT_FOR: Duration = Duration::from_secs(8);
+
+/// The proxy's faults, one per minute in turn.
+fn faults() -> Vec<(&'static str, Fault)> {
+    vec![
+        ("502 HTML page", Fault::web_page(502)),
+        ("200 not JSON", Fault::not_json()),
+        ("503 HTML page", Fault::web_page(503)),
+        ("truncated JSON", Fault::truncated_json()),
+        ("invalid UTF-8", Fault::invalid_utf8()),
+        ("429 Retry-After 2", Fault::rate_limited(2)),
+        ("connection closed", Fault::Close),
+        ("1 MiB + 1 body", Fault::oversized((1 << 20) + 1)),
+        (
+            "body cut off",
+            Fault::CutOff {
+                declared: 200,
+                body: br#"{"code":200,"#.to_vec(),
+            },
+        ),
+        ("silent (hang)", Fault::Hang),
+    ]
+}
 
 pub struct Params {
     pub duration: Duration,
@@ -119,6 +150,11 @@ struct Counters {
     http_5xx: AtomicU64,
     server_error_logs: AtomicU64,
     errors: AtomicU64,
+    proxy_logins: AtomicU64,
+    proxy_errors: AtomicU64,
+    faults_injected: AtomicU64,
+    /// `proxy_logins` when the last fault was healed.
+    proxy_logins_at_last_heal: AtomicU64,
 }
 
 #[derive(Default)]
@@ -128,12 +164,22 @@ struct Shared {
     window: Mutex<Vec<f64>>,
     all_latencies: Mutex<Vec<f64>>,
     first_errors: Mutex<Vec<String>>,
+    /// Distinct messages of proxied logins that ended while a fault was on.
+    first_proxy_errors: Mutex<Vec<String>>,
     /// The child's last gauges line.
     gauges: Mutex<(u64, u64)>,
 }
 
 impl Shared {
-    fn error(&self, e: String) {
+    fn error(&self, e: String, via_proxy: bool) {
+        if via_proxy && !is_5xx_text(&e) {
+            self.counters.proxy_errors.fetch_add(1, Ordering::Relaxed);
+            let mut f = self.first_proxy_errors.lock().unwrap();
+            if f.len() < 10 && !f.contains(&e) {
+                f.push(e);
+            }
+            return;
+        }
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
         if is_5xx_text(&e) {
             self.counters.http_5xx.fetch_add(1, Ordering::Relaxed);
@@ -241,9 +287,46 @@ pub async fn run(p: Params) -> Result<Value, String> {
     }
     eprintln!("soak: server pid {pid} at {base}, {} desktops", p.desktops);
 
+    let upstream: std::net::SocketAddr = base
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| format!("{base}: {e}"))?;
+    let proxy = Arc::new(FaultProxy::start(upstream).await);
     let started = Instant::now();
     let end = tokio::time::Instant::now() + p.duration;
     let mut workers = Vec::new();
+    {
+        // A fault every minute, at :30 of it, for FAULT_FOR; never in the last minute, so the
+        // run can see the proxied desktops recover.
+        let (proxy, shared) = (proxy.clone(), shared.clone());
+        workers.push(tokio::spawn(async move {
+            let faults = faults();
+            let mut k = 0usize;
+            loop {
+                let at = tokio::time::Instant::from_std(started)
+                    + Duration::from_secs(60 * k as u64 + 30);
+                if at + Duration::from_secs(60) > end {
+                    break;
+                }
+                tokio::time::sleep_until(at).await;
+                let (name, fault) = &faults[k % faults.len()];
+                proxy.set(fault.clone());
+                shared
+                    .counters
+                    .faults_injected
+                    .fetch_add(1, Ordering::Relaxed);
+                eprintln!("soak: fault {name} for {} s", FAULT_FOR.as_secs());
+                tokio::time::sleep(FAULT_FOR).await;
+                proxy.heal();
+                proxy.forget_seen();
+                shared.counters.proxy_logins_at_last_heal.store(
+                    shared.counters.proxy_logins.load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+                k += 1;
+            }
+        }));
+    }
     for i in 0..p.desktops.max(1) {
         let (dialect, long_poll) = match i % 4 {
             0 => (DialectId::V2, true),
@@ -251,7 +334,13 @@ pub async fn run(p: Params) -> Result<Value, String> {
             2 => (DialectId::V3, true),
             _ => (DialectId::V3, false),
         };
-        let mut cc = ClientConfig::new(base.clone(), dialect, creds.app_id.clone());
+        let via_proxy = (i / 4) % 2 == 1;
+        let url = if via_proxy {
+            proxy.base_url()
+        } else {
+            base.clone()
+        };
+        let mut cc = ClientConfig::new(url, dialect, creds.app_id.clone());
         cc.app.user_pool_id = Some(creds.user_pool_id.clone());
         let client = Arc::new(Client::new(cc).map_err(|e| e.to_string())?);
         let opts = SessionOptions {
@@ -267,9 +356,15 @@ pub async fn run(p: Params) -> Result<Value, String> {
         workers.push(tokio::spawn(async move {
             let phone = Phone::new();
             while tokio::time::Instant::now() < end {
-                if let Err(e) = one_login(&client, &opts, &phone, &shared).await {
-                    shared.error(e);
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                match one_login(&client, &opts, &phone, &shared, via_proxy).await {
+                    Ok(true) if via_proxy => {
+                        shared.counters.proxy_logins.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        shared.error(e, via_proxy);
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
                 }
             }
         }));
@@ -384,13 +479,15 @@ fn sample(shared: &Shared, pid: u32, dir: &Path, started: Instant, take_window: 
     }
 }
 
-/// One desktop login with its phone; the die decides how it ends.
+/// One desktop login with its phone; the die decides how it ends. `Ok(true)`: signed in.
+/// Approval latency (phone's confirm returned → `LoggedIn`) is kept for direct desktops only.
 async fn one_login(
     client: &Arc<Client>,
     opts: &SessionOptions,
     phone: &Phone,
     shared: &Shared,
-) -> Result<(), String> {
+    via_proxy: bool,
+) -> Result<bool, String> {
     let c = &shared.counters;
     let (tx, mut rx) = mpsc::unbounded_channel::<(i128, LoginEvent)>();
     let session = LoginSession::start(client.clone(), opts.clone(), move |e| {
@@ -419,7 +516,7 @@ async fn one_login(
         }
         c.expiries.fetch_add(1, Ordering::Relaxed);
         drop(session);
-        return Ok(());
+        return Ok(false);
     }
     let mut page = phone.open(&text).await.map_err(phone_err)?;
     if page.state == PageState::SignIn {
@@ -451,7 +548,7 @@ async fn one_login(
             }
         }
         c.cancels.fetch_add(1, Ordering::Relaxed);
-        return Ok(());
+        return Ok(false);
     }
     if die < 13 {
         let wrong = page
@@ -470,7 +567,7 @@ async fn one_login(
             }
             events.count(&e);
         }
-        return Ok(());
+        return Ok(false);
     }
     phone
         .confirm(&page, code.as_deref())
@@ -488,9 +585,12 @@ async fn one_login(
     drop(session);
     let ms = (logged_in - confirmed) as f64 / 1e6;
     c.logins.fetch_add(1, Ordering::Relaxed);
-    shared.window.lock().unwrap().push(ms);
-    shared.all_latencies.lock().unwrap().push(ms);
-    Ok(())
+    // Latency is the server's: a proxied login may have waited out a fault.
+    if !via_proxy {
+        shared.window.lock().unwrap().push(ms);
+        shared.all_latencies.lock().unwrap().push(ms);
+    }
+    Ok(true)
 }
 
 fn phone_err(e: PhoneError) -> String {
@@ -595,7 +695,7 @@ fn summarize(p: &Params, shared: &Shared, samples: &[Sample], drained: &Sample) 
         ));
     }
     let p99 = pct(&all, 99.0);
-    if !(p99 <= b.p99_ms) {
+    if p99.is_nan() || p99 > b.p99_ms {
         violations.push(format!(
             "p99 approval latency {p99:.0} ms > {} ms",
             b.p99_ms
@@ -617,6 +717,19 @@ fn summarize(p: &Params, shared: &Shared, samples: &[Sample], drained: &Sample) 
     if logins == 0 {
         violations.push("no login succeeded".into());
     }
+    let nerrors = c.errors.load(Ordering::Relaxed);
+    if nerrors > 0 {
+        violations.push(format!(
+            "{nerrors} logins of desktops without the proxy went wrong"
+        ));
+    }
+    let faults_injected = c.faults_injected.load(Ordering::Relaxed);
+    let proxy_logins = c.proxy_logins.load(Ordering::Relaxed);
+    let after_heal = proxy_logins - c.proxy_logins_at_last_heal.load(Ordering::Relaxed);
+    if p.desktops > 4 && after_heal == 0 {
+        violations
+            .push("the desktops behind the proxy did not sign in after the last fault".into());
+    }
     json!({
         "duration_secs": p.duration.as_secs(),
         "desktops": p.desktops,
@@ -629,8 +742,13 @@ fn summarize(p: &Params, shared: &Shared, samples: &[Sample], drained: &Sample) 
         "expiries": c.expiries.load(Ordering::Relaxed),
         "failed_events": c.failed_events.load(Ordering::Relaxed),
         "retrying_events": c.retrying_events.load(Ordering::Relaxed),
-        "client_errors": c.errors.load(Ordering::Relaxed),
+        "client_errors": nerrors,
+        "faults_injected": faults_injected,
+        "proxy_logins": proxy_logins,
+        "proxy_logins_after_last_fault": after_heal,
+        "proxy_errors": c.proxy_errors.load(Ordering::Relaxed),
         "first_errors": *shared.first_errors.lock().unwrap(),
+        "first_proxy_errors": *shared.first_proxy_errors.lock().unwrap(),
         "http_5xx": n5xx,
         "server_error_logs": nerr,
         "rss_mib": {"first": first.rss_mib, "warm": warm.rss_mib, "end": end_rss,
@@ -813,7 +931,7 @@ fn report_table(s: &Value) -> String {
     ));
     let l = &s["latency_ms"];
     rows.push_back((
-        "approval latency ms (p50 / p99 / max)".into(),
+        "approval latency ms, direct desktops (p50 / p99 / max)".into(),
         format!("{} / {} / {}", f(&l["p50"]), f(&l["p99"]), f(&l["max"])),
     ));
     rows.push_back(("5xx answers".into(), s["http_5xx"].to_string()));
@@ -825,15 +943,39 @@ fn report_table(s: &Value) -> String {
         "engine failed / retrying events".into(),
         format!("{} / {}", s["failed_events"], s["retrying_events"]),
     ));
-    rows.push_back(("client-side errors".into(), s["client_errors"].to_string()));
+    rows.push_back((
+        "desktops without the proxy: logins that went wrong".into(),
+        s["client_errors"].to_string(),
+    ));
+    rows.push_back((
+        "proxy faults injected / proxied logins / after the last fault / proxied failures".into(),
+        format!(
+            "{} / {} / {} / {}",
+            s["faults_injected"],
+            s["proxy_logins"],
+            s["proxy_logins_after_last_fault"],
+            s["proxy_errors"]
+        ),
+    ));
     let mut t = String::from("| measure | value |\n|---|---|\n");
     for (k, v) in rows {
         t.push_str(&format!("| {k} | {v} |\n"));
     }
-    if let Some(e) = s["first_errors"].as_array().filter(|a| !a.is_empty()) {
-        t.push_str("\nFirst client-side errors:\n\n");
-        for x in e {
-            t.push_str(&format!("- `{}`\n", x.as_str().unwrap_or("")));
+    for (key, title) in [
+        ("first_errors", "First errors of desktops without the proxy"),
+        (
+            "first_proxy_errors",
+            "What the proxied desktops saw during faults (distinct, first ten)",
+        ),
+    ] {
+        if let Some(e) = s[key].as_array().filter(|a| !a.is_empty()) {
+            t.push_str(&format!("\n{title}:\n\n"));
+            for x in e {
+                t.push_str(&format!(
+                    "- `{}`\n",
+                    x.as_str().unwrap_or("").replace('`', "'")
+                ));
+            }
         }
     }
     t

@@ -210,6 +210,11 @@ impl FaultProxy {
         self.seen.lock().unwrap().clone()
     }
 
+    /// Drops the requests seen so far (a long run through the proxy would keep them all).
+    pub fn forget_seen(&self) {
+        self.seen.lock().unwrap().clear();
+    }
+
     /// How many requests to paths starting with `prefix` were answered with a fault.
     pub fn faulted(&self, prefix: &str) -> usize {
         self.seen()
