@@ -5,7 +5,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .PHONY: all deps run build test lint fmt test-core test-server test-app test-ui test-a11y test-e2e \
-        test-soak soak bench bundle bundle-test clean
+        test-soak soak test-fuzz-replay fuzz bench bundle bundle-test clean
 
 all: build
 
@@ -21,7 +21,7 @@ build: deps
 	$(CARGO) build --workspace
 
 ## test: every tier of DESIGN.md, cheapest first so a cheap failure stops the run early
-test: deps lint test-core test-server test-app test-ui test-a11y test-e2e test-soak
+test: deps lint test-core test-server test-fuzz-replay test-app test-ui test-a11y test-e2e test-soak
 	@if [[ "$${QRLOGIN_BUNDLE_TEST:-0}" == 1 ]]; then $(MAKE) --no-print-directory bundle-test; fi
 	@echo "make test: all tiers passed"
 
@@ -53,6 +53,17 @@ test-a11y:
 
 test-e2e:
 	@scripts/e2e.sh
+
+## test-fuzz-replay: every fuzz target over its seeds and the inputs that once broke it
+## (fuzz/regressions/), in the plain test build: no sanitizer, no libFuzzer, seconds.
+test-fuzz-replay:
+	$(CARGO) test -p qrlogin-fuzz
+
+## fuzz: FUZZ_SECS=<seconds> (default 60) of libFuzzer per target (FUZZ_TARGETS to pick some);
+## crashes are kept in fuzz/regressions/<target>/. Stable toolchain, see scripts/fuzz.sh.
+FUZZ_SECS ?= 60
+fuzz: deps
+	@FUZZ_SECS=$(FUZZ_SECS) scripts/fuzz.sh
 
 ## test-soak: the 2-minute soak; fails on growth beyond the bounds in crates/qrlogin-bench/src/soak.rs
 test-soak:

@@ -58,6 +58,7 @@ impl Env {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 public_url: None,
                 rate_limits: RateLimits::unlimited(),
+                ..Default::default()
             })
             .await
             .unwrap();
