@@ -5,7 +5,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .PHONY: all deps run build test lint deny fmt test-core test-server test-app test-ui test-a11y test-e2e \
-        bench bundle bundle-test clean
+        test-soak soak test-fuzz-replay fuzz bench bundle bundle-test clean
 
 all: build
 
@@ -21,7 +21,7 @@ build: deps
 	$(CARGO) build --workspace
 
 ## test: every tier of DESIGN.md, cheapest first so a cheap failure stops the run early
-test: deps lint test-core test-server test-app test-ui test-a11y test-e2e
+test: deps lint test-core test-server test-fuzz-replay test-app test-ui test-a11y test-e2e test-soak
 	@if [[ "$${QRLOGIN_BUNDLE_TEST:-0}" == 1 ]]; then $(MAKE) --no-print-directory bundle-test; fi
 	@echo "make test: all tiers passed"
 
@@ -59,6 +59,26 @@ test-a11y:
 
 test-e2e:
 	@scripts/e2e.sh
+
+## test-fuzz-replay: every fuzz target over its seeds and the inputs that once broke it
+## (fuzz/regressions/), in the plain test build: no sanitizer, no libFuzzer, seconds.
+test-fuzz-replay:
+	$(CARGO) test -p qrlogin-fuzz
+
+## fuzz: FUZZ_SECS=<seconds> (default 60) of libFuzzer per target (FUZZ_TARGETS to pick some);
+## crashes are kept in fuzz/regressions/<target>/. Stable toolchain, see scripts/fuzz.sh.
+FUZZ_SECS ?= 60
+fuzz: deps
+	@FUZZ_SECS=$(FUZZ_SECS) scripts/fuzz.sh
+
+## test-soak: the 2-minute soak; fails on growth beyond the bounds in crates/qrlogin-bench/src/soak.rs
+test-soak:
+	@CHECK=1 DURATION=120 SOAK_OUT=target/soak-ci scripts/soak.sh
+
+## soak: DURATION=<seconds> (default 3600) of simulated desktops and phones; target/soak/report.md
+DURATION ?= 3600
+soak: deps
+	@DURATION=$(DURATION) scripts/soak.sh
 
 bench: deps
 	@scripts/install-deps.sh --bench

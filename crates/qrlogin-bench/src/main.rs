@@ -6,12 +6,19 @@
 //!     qrlogin-bench capacity [--waiters 10000] [--requests 50000] [--conns 32] --out F
 //!     qrlogin-bench limiter [--clients 100000] [--threads 2] [--budget-secs 60] --out F
 //!     qrlogin-bench app --app target/release/qrlogin --hello <hello> [--samples 10] [--idle-secs 60] [--build release|debug] --work D --out F
+//!     qrlogin-bench soak [--duration-secs 120] [--desktops 12] [--sample-secs 5] [--out-dir D] [--check]
 //!     qrlogin-bench serve-ours <data dir> | serve-hello      (children of `capacity`)
+//!     qrlogin-bench soak-server <data dir>                    (child of `soak`)
 
 mod app;
 mod approval;
 mod capacity;
+/// h19's fault-injecting proxy, shared with the core's tests and the e2e scenarios.
+#[path = "../../qrlogin-core/tests/common/fault.rs"]
+mod fault;
 mod limiter;
+mod soak;
+mod svg;
 mod util;
 
 use std::path::PathBuf;
@@ -23,12 +30,34 @@ use util::{arg, arg_str, write_json};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let cmd = args.get(1).map(String::as_str).unwrap_or("");
-    let out = arg_str(&args, "--out", "");
+    let out_default = match cmd {
+        "soak" => format!(
+            "{}/summary.json",
+            arg_str(&args, "--out-dir", "target/soak")
+        ),
+        _ => String::new(),
+    };
+    let out = arg_str(&args, "--out", &out_default);
     let result = match cmd {
         "serve-ours" => {
             let dir = args.get(2).cloned().unwrap_or_default();
             finish(capacity::serve_ours(dir).await);
             return;
+        }
+        "soak-server" => {
+            let dir = args.get(2).cloned().unwrap_or_default();
+            finish(soak::serve(dir).await);
+            return;
+        }
+        "soak" => {
+            soak::run(soak::Params {
+                duration: Duration::from_secs(arg(&args, "--duration-secs", 120)),
+                desktops: arg(&args, "--desktops", 12),
+                sample_every: Duration::from_secs(arg(&args, "--sample-secs", 5)),
+                out_dir: PathBuf::from(arg_str(&args, "--out-dir", "target/soak")),
+                check: args.iter().any(|a| a == "--check"),
+            })
+            .await
         }
         "serve-hello" => {
             finish(capacity::serve_hello().await);
@@ -71,7 +100,7 @@ async fn main() {
         }
         _ => {
             eprintln!(
-                "usage: qrlogin-bench approval|capacity|limiter|app [options] --out FILE (see src/main.rs)"
+                "usage: qrlogin-bench approval|capacity|limiter|app|soak [options] --out FILE (see src/main.rs)"
             );
             std::process::exit(2);
         }

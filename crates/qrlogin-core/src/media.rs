@@ -146,7 +146,8 @@ async fn download(
 }
 
 /// `data:[<mime>][;base64],<payload>`; the declared type is ignored (the bytes are sniffed).
-fn decode_data_url(url: &str, max_bytes: usize) -> Result<Vec<u8>, MediaError> {
+#[doc(hidden)] // pub for the fuzz targets (fuzz/src/core_targets.rs), not a stable API
+pub fn decode_data_url(url: &str, max_bytes: usize) -> Result<Vec<u8>, MediaError> {
     let rest = url
         .get(5..)
         .ok_or_else(|| MediaError::BadUrl("data URL".into()))?;
@@ -154,7 +155,7 @@ fn decode_data_url(url: &str, max_bytes: usize) -> Result<Vec<u8>, MediaError> {
         .split_once(',')
         .ok_or_else(|| MediaError::BadUrl("data URL without a comma".into()))?;
     // Base64 is 4/3 of the bytes; refuse before decoding anything huge.
-    if payload.len() / 4 * 3 > max_bytes + 3 {
+    if payload.len() / 4 * 3 > max_bytes.saturating_add(3) {
         return Err(MediaError::TooLarge(max_bytes));
     }
     let bytes = if meta.to_ascii_lowercase().ends_with(";base64") {
@@ -223,7 +224,8 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
 /// Rejects SVG that could run code or load anything: scripts, `foreignObject`, event handler
 /// attributes, `javascript:` URLs, external references and DTDs (entity tricks). An `<img>` would
 /// not run scripts anyway; this keeps it true wherever the data URL ends up.
-fn check_svg(bytes: &[u8]) -> Result<(), MediaError> {
+#[doc(hidden)] // pub for the fuzz targets, not a stable API
+pub fn check_svg(bytes: &[u8]) -> Result<(), MediaError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| MediaError::UnsafeSvg("not UTF-8".into()))?
         .to_ascii_lowercase();

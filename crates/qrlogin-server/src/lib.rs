@@ -21,6 +21,9 @@ pub mod cli;
 pub mod client_addr;
 mod conn;
 mod errors;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod gen;
 mod history;
 mod i18n;

@@ -88,6 +88,14 @@ impl HeldPolls {
         })
     }
 
+    /// Long-polls held right now, over all clients.
+    pub fn held(&self) -> usize {
+        self.held
+            .lock()
+            .map(|h| h.clients.values().sum())
+            .unwrap_or(0)
+    }
+
     /// A place for one more long-poll of `client` on `session`, or 429 at once.
     pub fn try_hold(self: &Arc<Self>, client: IpAddr, session: &str) -> Result<Hold, ApiError> {
         let client = network_of(client);

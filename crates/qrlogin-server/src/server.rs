@@ -408,13 +408,15 @@ impl Server {
             None => base_url.clone(),
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let limiter = Arc::new(Limiter::new(options.rate_limits));
         let mut state = routes::AppState::new(
             self.clone(),
             &public_url,
-            Arc::new(Limiter::new(options.rate_limits)),
+            Arc::clone(&limiter),
             shutdown_rx.clone(),
         );
         state.held_polls = HeldPolls::new(&options.edge);
+        let held_polls = Arc::clone(&state.held_polls);
         let app = routes::router(state);
         let task = tokio::spawn(conn::serve(
             listener,
@@ -431,6 +433,8 @@ impl Server {
             shutdown_tx,
             task: Some(task),
             purger: Some(purger),
+            limiter,
+            held_polls,
         })
     }
 
@@ -482,6 +486,8 @@ pub struct RunningServer {
     shutdown_tx: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
     purger: Option<tokio::task::JoinHandle<()>>,
+    limiter: Arc<Limiter>,
+    held_polls: Arc<HeldPolls>,
 }
 
 impl RunningServer {
@@ -492,6 +498,19 @@ impl RunningServer {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Long-polls held right now. For the soak run (`qrlogin-bench soak`), which checks that
+    /// they return to zero; not a stable API.
+    #[doc(hidden)]
+    pub fn held_long_polls(&self) -> usize {
+        self.held_polls.held()
+    }
+
+    /// Client addresses the rate limiter keeps state for. For the soak run; not a stable API.
+    #[doc(hidden)]
+    pub fn limiter_tracked(&self) -> usize {
+        self.limiter.tracked()
     }
 
     /// Stops accepting, answers held long-polls with the current status, waits for in-flight

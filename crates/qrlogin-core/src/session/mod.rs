@@ -570,15 +570,19 @@ impl Runner {
             self.failures = self.failures.saturating_add(1);
             let visible = self.opts.visible_retries.is_none_or(|n| self.failures <= n);
             let delay = if visible {
+                let normal = backoff(
+                    self.failures,
+                    self.opts.backoff_initial,
+                    self.opts.backoff_max,
+                );
                 match &e {
+                    // Never sooner than the normal back-off: a `Retry-After` of 0 or a date in
+                    // the past would otherwise spend every visible retry within milliseconds
+                    // on a server that just said it is busy (found by tests/adversarial_proxy.rs).
                     CoreError::RateLimited {
                         retry_after: Some(d),
-                    } => (*d).min(self.opts.backoff_max),
-                    _ => backoff(
-                        self.failures,
-                        self.opts.backoff_initial,
-                        self.opts.backoff_max,
-                    ),
+                    } => (*d).max(normal).min(self.opts.backoff_max),
+                    _ => normal,
                 }
             } else {
                 if self.opts.visible_retries == Some(self.failures - 1) {

@@ -32,6 +32,18 @@ pub enum Fault {
     Close,
     /// Accept, read the request, never answer (until the client gives up).
     Hang,
+    /// Wait `by`, then do `then`: a reply just under or just over a client timeout.
+    Delay { by: Duration, then: Box<Fault> },
+    /// A 200 JSON reply whose body (Content-Length right) comes one byte every `every`.
+    Drip { body: Vec<u8>, every: Duration },
+    /// Part of the status line and headers, then a reset (RST, not a clean close).
+    ResetMidHead,
+    /// The head announcing `declared` bytes and `sent` of them, then a reset.
+    ResetMidBody { declared: usize, sent: Vec<u8> },
+    /// A 200 JSON reply without Content-Length: the body ends when the connection closes.
+    Unframed { body: Vec<u8> },
+    /// A 200 with a chunked body that never ends (until the client hangs up, or an hour).
+    EndlessChunked,
 }
 
 impl Fault {
@@ -92,6 +104,27 @@ impl Fault {
 
     pub fn json(status: u16, value: &str) -> Fault {
         Fault::reply(status, "application/json", value.as_bytes().to_vec())
+    }
+
+    /// A redirect (`307`, `308`, ...) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Fault {
+        Fault::Reply {
+            status,
+            headers: vec![("Location".into(), location.into())],
+            body: Vec::new(),
+        }
+    }
+
+    /// HTTP 429 with any `Retry-After` value (absurd, negative, a date in the past).
+    pub fn retry_after(value: &str) -> Fault {
+        Fault::Reply {
+            status: 429,
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Retry-After".into(), value.into()),
+            ],
+            body: br#"{"code":429,"message":"too many requests"}"#.to_vec(),
+        }
     }
 
     /// HTTP 429 with `Retry-After`.
@@ -210,6 +243,11 @@ impl FaultProxy {
         self.seen.lock().unwrap().clone()
     }
 
+    /// Drops the requests seen so far (a long run through the proxy would keep them all).
+    pub fn forget_seen(&self) {
+        self.seen.lock().unwrap().clear();
+    }
+
     /// How many requests to paths starting with `prefix` were answered with a fault.
     pub fn faulted(&self, prefix: &str) -> usize {
         self.seen()
@@ -285,6 +323,25 @@ async fn handle(
         body: body.clone(),
         faulted: !matches!(fault, Fault::Forward),
     });
+    answer(conn, fault, upstream, request_line, headers, body).await
+}
+
+/// Answers one request as `fault` says.
+async fn answer(
+    mut conn: TcpStream,
+    fault: Fault,
+    upstream: SocketAddr,
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> std::io::Result<()> {
+    let json_head = |len: Option<usize>| {
+        let mut h = String::from("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+        if let Some(n) = len {
+            h.push_str(&format!("Content-Length: {n}\r\n"));
+        }
+        h
+    };
     match fault {
         Fault::Forward => {
             let mut up = TcpStream::connect(upstream).await?;
@@ -336,7 +393,64 @@ async fn handle(
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(())
         }
+        Fault::Delay { by, then } => {
+            tokio::time::sleep(by).await;
+            Box::pin(answer(conn, *then, upstream, request_line, headers, body)).await
+        }
+        Fault::Drip { body, every } => {
+            let head = json_head(Some(body.len())) + "Connection: close\r\n\r\n";
+            conn.write_all(head.as_bytes()).await?;
+            for b in body {
+                tokio::time::sleep(every).await;
+                conn.write_all(&[b]).await?;
+                conn.flush().await?;
+            }
+            conn.shutdown().await
+        }
+        Fault::ResetMidHead => {
+            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: applica")
+                .await?;
+            conn.flush().await?;
+            reset(conn);
+            Ok(())
+        }
+        Fault::ResetMidBody { declared, sent } => {
+            let head = json_head(Some(declared)) + "\r\n";
+            conn.write_all(head.as_bytes()).await?;
+            conn.write_all(&sent).await?;
+            conn.flush().await?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            reset(conn);
+            Ok(())
+        }
+        Fault::Unframed { body } => {
+            let head = json_head(None) + "Connection: close\r\n\r\n";
+            conn.write_all(head.as_bytes()).await?;
+            let _ = conn.write_all(&body).await;
+            let _ = conn.shutdown().await;
+            Ok(())
+        }
+        Fault::EndlessChunked => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                        Transfer-Encoding: chunked\r\n\r\n";
+            conn.write_all(head.as_bytes()).await?;
+            conn.write_all(b"1\r\n{\r\n").await?;
+            let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+            let end = tokio::time::Instant::now() + Duration::from_secs(3600);
+            // Until the client hangs up (a write fails) or the hour is over.
+            while tokio::time::Instant::now() < end {
+                conn.write_all(chunk.as_bytes()).await?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// Drops the connection with a TCP reset (SO_LINGER 0) instead of a clean close.
+fn reset(conn: TcpStream) {
+    #[allow(deprecated)] // tokio deprecates set_linger for blocking closes; 0 never blocks
+    let _ = conn.set_linger(Some(Duration::ZERO));
+    drop(conn);
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

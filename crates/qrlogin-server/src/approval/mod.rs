@@ -2,7 +2,7 @@
 //! marks the session scanned, shows who is asking and offers Confirm / Cancel. Its script calls
 //! the G4 phone endpoint with the session cookie and a CSRF header.
 
-mod page;
+pub(crate) mod page;
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| qrlogin_fuzz::run("dialect_profile", data));
