@@ -20,6 +20,7 @@ mod approval;
 pub mod cli;
 pub mod client_addr;
 mod conn;
+pub mod device;
 mod errors;
 mod gen;
 mod history;
