@@ -51,6 +51,51 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/device_authorization", post(authorize))
         .route("/oidc/device_authorization", post(authorize))
         .route("/device", get(enter_code))
+        .route("/oidc/userinfo", get(userinfo))
+}
+
+/// OIDC userinfo (Core §5.3), so a standard client learns who signed in: the standard claims
+/// of the token's live session, or 401 with `WWW-Authenticate: Bearer`.
+async fn userinfo(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = state.limit(Kind::Poll, peer.ip()) {
+        return OAuthError::from(e).into_response();
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::tokens::bearer);
+    let user = match token {
+        Some(t) => state.server.user_for_token(t).await,
+        None => Ok(None),
+    };
+    match user {
+        Ok(Some(u)) => Json(json!({
+            "sub": u.id,
+            "preferred_username": u.username,
+            "name": u.display_name(),
+            "email": u.email,
+            "phone_number": u.phone,
+            "picture": u.photo,
+        }))
+        .into_response(),
+        Ok(None) => {
+            let mut r = (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "invalid_token"})),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            r
+        }
+        Err(e) => OAuthError::from(e).into_response(),
+    }
 }
 
 /// A new user code, stored without its dash (`WDJBMJHT`).

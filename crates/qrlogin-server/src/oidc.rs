@@ -359,6 +359,7 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "revocation_endpoint": format!("{base}/oidc/token/revocation"),
         "introspection_endpoint": format!("{base}/oidc/token/introspection"),
         "device_authorization_endpoint": format!("{base}/oidc/device_authorization"),
+        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "grant_types_supported": ["refresh_token", crate::device::GRANT_TYPE],
         "code_challenge_methods_supported": ["S256"],
         "response_types_supported": [],
