@@ -71,6 +71,8 @@ fn cli(env: &Env, dialect: &str, args: &[&str]) -> Command {
         .arg(format!("server.app_id={}", env.creds.app_id))
         .arg("--set")
         .arg(format!("server.dialect={dialect}"))
+        .arg("--set")
+        .arg(format!("server.user_pool_id={}", env.creds.user_pool_id))
         .args(args);
     c
 }
@@ -233,4 +235,54 @@ fn usage_and_config_errors_exit_2() {
         String::from_utf8_lossy(&out.stderr).contains("server.dialect"),
         "{out:?}"
     );
+}
+
+/// `--json` against our server in every dialect: one LoginEvent per line, the QR's text
+/// approved on the phone, `loggedIn`, exit 0, and the session saved for `token`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_login_in_every_dialect() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let env = env().await;
+    for dialect in ["wxapp-legacy", "app-v1", "v2", "v3", "device"] {
+        let mut cmd = tokio::process::Command::from(cli(&env, dialect, &["login", "--json"]));
+        cmd.stdout(std::process::Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut names = Vec::new();
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("{dialect}: stalled after {names:?}"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{dialect}: ended after {names:?}"));
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("{dialect}: not one JSON event per line ({e}): {line}"));
+            let name = v["event"].as_str().unwrap().to_owned();
+            names.push(name.clone());
+            match name.as_str() {
+                "qrReady" => {
+                    let text = v["data"]["text"].as_str().unwrap().to_owned();
+                    let code = v["data"]["checkCode"].as_str().map(str::to_owned);
+                    let phone = Phone::new();
+                    let page = phone.open(&text).await.unwrap();
+                    let page = phone
+                        .sign_in(&page, "alice", "alice-password")
+                        .await
+                        .unwrap();
+                    let pick = (!page.check_code_choices.is_empty()).then(|| code.clone().unwrap());
+                    phone.confirm(&page, pick.as_deref()).await.unwrap();
+                }
+                "loggedIn" => break,
+                "failed" => panic!("{dialect}: {line}"),
+                _ => {}
+            }
+        }
+        assert!(
+            child.wait().await.unwrap().success(),
+            "{dialect}: {names:?}"
+        );
+        assert!(!names.contains(&"failed".to_owned()));
+        let out = cli(&env, dialect, &["token"]).output().unwrap();
+        assert!(out.status.success(), "{dialect}: {out:?}");
+    }
 }
