@@ -32,10 +32,11 @@ const INTERRUPTED: u8 = 130;
 )]
 struct Cli {
     /// The config file (else $QRLOGIN_CONFIG, else ~/.config/qrlogin/config.toml).
-    #[arg(long, global = true)]
+    #[arg(long)]
     config: Option<PathBuf>,
-    /// Override a config key, e.g. --set server.url=https://id.example.com (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    /// Override a config key, e.g. --set server.url=https://id.example.com (repeatable; before
+    /// the command: a global option given again after it would replace, not add to, these).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     #[command(subcommand)]
     command: Command,
