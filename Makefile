@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: all deps run build test lint deny fmt test-core test-server test-app test-ui test-a11y test-e2e \
+.PHONY: all deps run build test lint deny fmt test-core test-server test-cli test-app test-ui test-a11y test-e2e \
         test-soak soak test-fuzz-replay fuzz bench bundle bundle-test clean
 
 all: build
@@ -21,7 +21,7 @@ build: deps
 	$(CARGO) build --workspace
 
 ## test: every tier of DESIGN.md, cheapest first so a cheap failure stops the run early
-test: deps lint test-core test-server test-fuzz-replay test-app test-ui test-a11y test-e2e test-soak
+test: deps lint test-core test-server test-cli test-fuzz-replay test-app test-ui test-a11y test-e2e test-soak
 	@if [[ "$${QRLOGIN_BUNDLE_TEST:-0}" == 1 ]]; then $(MAKE) --no-print-directory bundle-test; fi
 	@echo "make test: all tiers passed"
 
@@ -44,6 +44,10 @@ test-core:
 test-server:
 	$(CARGO) test -p qrlogin-server --all-features
 	@CARGO="$(CARGO)" scripts/pg-test.sh
+
+## test-cli: the terminal front end through a real pseudo-terminal, against the real server
+test-cli:
+	$(CARGO) test -p qrlogin-cli
 
 test-app:
 	$(CARGO) test -p qrlogin

@@ -99,3 +99,13 @@ if [[ ! -d node_modules/@tauri-apps/cli || ! -d node_modules/axe-core || ! -d no
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
     || npm install --no-audit --no-fund --loglevel=error
 fi
+
+# --- Python: the independent RFC 8628 peers (issue 16) --------------------------------------
+# authlib's device-code grant (client side against qrlogin-server, server side under Flask for
+# the engine's `device` dialect), run by the Rust tests from crates/*/tests/*.py.
+if command -v python3 >/dev/null 2>&1 \
+   && ! python3 -c 'import authlib, requests, flask' >/dev/null 2>&1; then
+  say "installing Python packages: authlib requests flask"
+  python3 -m pip install --quiet --user authlib requests flask 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages --user authlib requests flask
+fi

@@ -351,7 +351,9 @@ function renderCheckCode(doc, view) {
   const key = `${view.lang}|${code}`;
   if (el.dataset.key === key) return;
   el.dataset.key = key;
-  const [before, after] = t(view.lang, 'checkCode').split('{code}');
+  // Two digits are our check code; anything else is an RFC 8628 user code (`device` dialect).
+  const userCode = !/^\d{1,3}$/.test(String(code));
+  const [before, after] = t(view.lang, userCode ? 'userCode' : 'checkCode').split('{code}');
   const strong = doc.createElement('strong');
   strong.className = 'code';
   strong.textContent = String(code);

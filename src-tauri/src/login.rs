@@ -94,6 +94,7 @@ fn base_config(config: &Config, base_url: String, lang: Lang) -> ClientConfig {
     cc.app.scene = server.scene.clone();
     cc.app.qr_type = server.qr_type().to_string();
     cc.app.custom_data = server.custom_data.clone();
+    cc.app.scope = server.scopes.clone();
     cc.app.lang = lang;
     cc.allow_insecure_http = server.allow_insecure_http;
     // What the approval page shows the person on the phone before they confirm.

@@ -84,6 +84,15 @@ test('the check code is shown in bold inside the translated sentence', () => {
   assert.equal(zh.$('check-code').textContent, '校验码：请确认手机上显示的是 07');
 });
 
+test('a device-flow user code takes the place of the check code, with words that fit it', () => {
+  const { $ } = show([['qrReady', qrReady({ checkCode: 'WDJB-MJHT' })]]);
+  assert.ok(isShown($('check-code')));
+  assert.equal($('check-code').querySelector('strong').textContent, 'WDJB-MJHT');
+  assert.match($('check-code').textContent, /^Code: WDJB-MJHT \(/);
+  const zh = show([['qrReady', qrReady({ checkCode: 'WDJB-MJHT' })]], { lang: 'zh-CN' });
+  assert.match(zh.$('check-code').textContent, /^代码：WDJB-MJHT/);
+});
+
 test('countdown turns "low" in the last 10 seconds and never goes negative', () => {
   const now = Date.now();
   let r = show([['qrReady', qrReady({ expiresAt: now + 8_000 })]], { now });

@@ -5,11 +5,12 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `server.url` | `""` | empty = start the embedded qrlogin-server; else the Authing app domain, oauth host or a self-hosted server |
-//! | `server.dialect` | `"v2"` | `wxapp-legacy` \| `app-v1` \| `v2` \| `v3` |
+//! | `server.dialect` | `"v2"` | `wxapp-legacy` \| `app-v1` \| `v2` \| `v3` \| `device` (RFC 8628: `server.url` is the issuer, `app_id` the client id) |
 //! | `server.app_id` | `""` | required when `server.url` is set |
 //! | `server.user_pool_id` | `""` | the user pool (G2 needs it) |
 //! | `server.app_secret` | `""` | optional, for a server-side exchange; prefer `app_secret_file` or `$QRLOGIN_APP_SECRET`; never logged |
 //! | `server.app_secret_file` | `""` | a file holding the app secret |
+//! | `server.scopes` | `"openid profile offline_access"` | `device`: the scopes to ask for |
 //! | `server.scene` | `"APP_AUTH"` | G2/G3 scene; for `v3` the type: `MOBILE_APP` \| `WECHAT_MINIPROGRAM` \| `WECHAT_OFFICIAL_ACCOUNT` |
 //! | `server.lan` | `false` | embedded server: listen on the LAN address so a real phone can reach it |
 //! | `server.port` | `0` | embedded server port (0 = pick one) |
@@ -66,6 +67,8 @@ pub struct ServerConfig {
     pub app_secret: Secret,
     pub app_secret_file: String,
     pub scene: String,
+    /// `device`: the OAuth scopes, space-separated.
+    pub scopes: String,
     pub lan: bool,
     pub port: u16,
     pub custom_data: Map<String, Value>,
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             app_secret: Secret::default(),
             app_secret_file: String::new(),
             scene: "APP_AUTH".into(),
+            scopes: crate::dialect::DEFAULT_SCOPE.into(),
             lan: false,
             port: 0,
             custom_data: Map::new(),
@@ -337,11 +341,12 @@ pub struct KeyDoc {
 
 const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "server.url", default: "\"\"", doc: "empty = start the embedded qrlogin-server; otherwise the Authing app domain (G3/G4), the oauth host (G1/G2) or a self-hosted qrlogin-server" },
-    KeyDoc { key: "server.dialect", default: "\"v2\"", doc: "wxapp-legacy | app-v1 | v2 | v3" },
-    KeyDoc { key: "server.app_id", default: "\"\"", doc: "required when server.url is set" },
+    KeyDoc { key: "server.dialect", default: "\"v2\"", doc: "wxapp-legacy | app-v1 | v2 | v3 | device (RFC 8628 with any standard IdP: server.url is the issuer, whose /.well-known/openid-configuration names the endpoints)" },
+    KeyDoc { key: "server.app_id", default: "\"\"", doc: "required when server.url is set (device: the OAuth client_id; its secret, if any, is server.app_secret)" },
     KeyDoc { key: "server.user_pool_id", default: "\"\"", doc: "the user pool id (app-v1 needs it)" },
     KeyDoc { key: "server.app_secret", default: "\"\"", doc: "optional (server-side exchange); prefer app_secret_file or $QRLOGIN_APP_SECRET; never logged" },
     KeyDoc { key: "server.app_secret_file", default: "\"\"", doc: "a file whose content is the app secret" },
+    KeyDoc { key: "server.scopes", default: "\"openid profile offline_access\"", doc: "device: the scopes asked for (offline_access brings a refresh token)" },
     KeyDoc { key: "server.scene", default: "\"APP_AUTH\"", doc: "G2/G3 scene; for v3 the type: MOBILE_APP | WECHAT_MINIPROGRAM | WECHAT_OFFICIAL_ACCOUNT (APP_AUTH means MOBILE_APP)" },
     KeyDoc { key: "server.lan", default: "false", doc: "embedded server: listen on the LAN address so a real phone can reach it" },
     KeyDoc { key: "server.port", default: "0", doc: "embedded server port (0 = pick one)" },

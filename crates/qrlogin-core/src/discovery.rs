@@ -13,6 +13,8 @@ pub struct Extensions {
     pub check_code: bool,
     pub requester: bool,
     pub scan_id: bool,
+    /// The device-code grant's token request may be held (`wait`/`known`), issue 16.
+    pub device_long_poll: bool,
 }
 
 impl Extensions {

@@ -375,14 +375,17 @@ impl Transport for ReqwestTransport {
                 Method::Post => reqwest::Method::POST,
             };
             let timeout = req.timeout;
+            // JSON unless the request says otherwise (RFC 8628's form posts, device.rs).
+            let json_body = req.header("content-type").is_none();
             let mut builder = self.client.request(method, req.url).timeout(timeout);
             for (name, value) in &req.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
             if let Some(body) = req.body {
-                builder = builder
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body);
+                if json_body {
+                    builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json");
+                }
+                builder = builder.body(body);
             }
             let resp = builder.send().await.map_err(|e| map_reqwest(e, timeout))?;
             let status = resp.status().as_u16();

@@ -20,6 +20,7 @@ mod approval;
 pub mod cli;
 pub mod client_addr;
 mod conn;
+pub mod device;
 mod errors;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

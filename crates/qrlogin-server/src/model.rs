@@ -104,6 +104,9 @@ pub enum Generation {
     G2,
     G3,
     G4,
+    /// RFC 8628 device authorization (device.rs): the handle is the `device_code`, the scan id
+    /// the user code.
+    Device,
 }
 
 impl Generation {
@@ -113,6 +116,7 @@ impl Generation {
             Generation::G2 => "g2",
             Generation::G3 => "g3",
             Generation::G4 => "g4",
+            Generation::Device => "device",
         }
     }
 
@@ -122,6 +126,7 @@ impl Generation {
             "g2" => Some(Generation::G2),
             "g3" => Some(Generation::G3),
             "g4" => Some(Generation::G4),
+            "device" => Some(Generation::Device),
             _ => None,
         }
     }

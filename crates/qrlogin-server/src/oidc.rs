@@ -1,6 +1,6 @@
 //! The standard token endpoints at the paths Authing's v5 SDKs call, under `/oidc/` and `/oauth/`:
 //! token (`grant_type=refresh_token`), revocation (RFC 7009) and introspection (RFC 7662), with
-//! client authentication `client_secret_post`, `client_secret_basic` or `none`, and their
+//! the RFC 8628 device-code grant (device.rs), with client authentication `client_secret_post`, `client_secret_basic` or `none`, and their
 //! discovery document `/.well-known/openid-configuration`. Errors are RFC 6749 JSON.
 
 use std::collections::HashMap;
@@ -35,26 +35,36 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An RFC 6749 §5.2 error reply.
-struct OAuthError {
+pub(crate) struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// RFC 8628 `slow_down`: the interval to poll at from now on (also in the description).
+    pub(crate) interval: Option<u64>,
+    /// Our extension on `authorization_pending`: `pending` or `scanned` (device.rs).
+    pub(crate) qrlogin_status: Option<&'static str>,
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
         OAuthError {
             status,
             error,
             description: description.into(),
+            interval: None,
+            qrlogin_status: None,
         }
     }
 
-    fn request(description: impl Into<String>) -> Self {
+    pub(crate) fn request(description: impl Into<String>) -> Self {
         OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
-    fn client(description: impl Into<String>) -> Self {
+    pub(crate) fn client(description: impl Into<String>) -> Self {
         OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
     }
 }
@@ -79,7 +89,16 @@ impl From<ApiError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": self.error, "error_description": self.description}));
+        let mut v = json!({"error": self.error, "error_description": self.description});
+        if let Value::Object(m) = &mut v {
+            if let Some(i) = self.interval {
+                m.insert("interval".into(), i.into());
+            }
+            if let Some(s) = self.qrlogin_status {
+                m.insert("qrlogin_status".into(), s.into());
+            }
+        }
+        let body = Json(v);
         let mut resp = (self.status, body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
@@ -92,7 +111,10 @@ impl IntoResponse for OAuthError {
 }
 
 /// The parameters of a form-encoded body (what the SDKs send), or of a JSON object.
-fn params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
+pub(crate) fn params(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<HashMap<String, String>, OAuthError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -113,14 +135,14 @@ fn params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, 
         .collect())
 }
 
-fn param<'a>(p: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(p: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     p.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
 /// The authenticated client: its app and whether it showed the secret (`false` is `none`).
 /// `Authorization: Basic` wins over body credentials; any other `Authorization` (the v5 SDK
 /// sends its access token there once it has one) is not client authentication and is ignored.
-async fn client(
+pub(crate) async fn client(
     state: &AppState,
     headers: &HeaderMap,
     p: &HashMap<String, String>,
@@ -183,11 +205,16 @@ async fn token_reply(
     let p = params(headers, body)?;
     match param(&p, "grant_type") {
         Some("refresh_token") => {}
+        Some(crate::device::GRANT_TYPE) => {
+            return crate::device::token(state, peer, headers, &p).await;
+        }
         Some(other) => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type {other} is not offered here (refresh_token only)"),
+                format!(
+                    "grant_type {other} is not offered here (refresh_token and device_code only)"
+                ),
             ))
         }
         None => return Err(OAuthError::request("grant_type is required")),
@@ -331,7 +358,10 @@ async fn discovery(State(state): State<AppState>) -> Response {
         "token_endpoint": format!("{base}/oidc/token"),
         "revocation_endpoint": format!("{base}/oidc/token/revocation"),
         "introspection_endpoint": format!("{base}/oidc/token/introspection"),
-        "grant_types_supported": ["refresh_token"],
+        "device_authorization_endpoint": format!("{base}/oidc/device_authorization"),
+        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
+        "grant_types_supported": ["refresh_token", crate::device::GRANT_TYPE],
+        "code_challenge_methods_supported": ["S256"],
         "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["EdDSA"],

@@ -180,7 +180,8 @@ impl Phone {
     pub async fn open(&self, qr_text: &str) -> Result<ApprovalPage, PhoneError> {
         let url = url::Url::parse(qr_text.trim())
             .map_err(|_| PhoneError::NotAnApprovalUrl(qr_text.to_owned()))?;
-        if !url.path().contains("/s/") {
+        // `/device?user_code=` (RFC 8628's verification_uri_complete) redirects to `/s/`.
+        if !url.path().contains("/s/") && !url.path().ends_with("/device") {
             return Err(PhoneError::NotAnApprovalUrl(qr_text.to_owned()));
         }
         let resp = self.get(url.as_str()).send().await?;

@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
 pub use crate::web::AppState;
-use crate::{approval, gen, history, oidc};
+use crate::{approval, device, gen, history, oidc};
 
 /// Request bodies are small JSON or forms; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(gen::g4::router())
         .merge(approval::router())
         .merge(oidc::router())
+        .merge(device::router())
         .merge(history::router())
         .route("/healthz", get(healthz))
         .route("/.well-known/qrlogin", get(discovery))
@@ -89,6 +90,8 @@ async fn discovery() -> Response {
         "requester": true,
         "scanId": true,
         "sessions": true,
+        // The device-code grant holds a token request given `wait` (device.rs).
+        "deviceLongPoll": true,
     }))
     .into_response()
 }

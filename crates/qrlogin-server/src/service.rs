@@ -34,6 +34,9 @@ pub struct GenerateRequest {
     pub requester: Option<Requester>,
     pub custom_data: Option<Value>,
     pub ip: Option<IpAddr>,
+    /// A device authorization's user code (device.rs): it is the scan id, and the check code
+    /// when the app asks for one.
+    pub user_code: Option<String>,
 }
 
 /// How an exchange proves it may have the user.
@@ -125,7 +128,14 @@ impl Server {
                 ..Requester::default()
             })
         });
-        let (check_code, check_choices) = if app.check_code {
+        let (check_code, check_choices) = if let Some(u) = &req.user_code {
+            if app.check_code {
+                let (code, choices) = crate::device::user_code_choices(u);
+                (Some(code), choices)
+            } else {
+                (None, Vec::new())
+            }
+        } else if app.check_code {
             let (code, choices) = ids::check_code();
             (Some(code), choices)
         } else {
@@ -133,7 +143,7 @@ impl Server {
         };
         let mut session = QrSession {
             handle,
-            scan_id: ids::scan_id(),
+            scan_id: req.user_code.clone().unwrap_or_else(ids::scan_id),
             generation,
             app_id: app.app_id.clone(),
             stored_status: Status::Pending,
@@ -172,6 +182,9 @@ impl Server {
 
     /// The text the QR encodes (PROTOCOL.md §4.1).
     fn qr_content(&self, app: &App, s: &QrSession, public_url: &str) -> String {
+        if s.generation == Generation::Device {
+            return crate::device::verification_uri_complete(public_url, &s.scan_id);
+        }
         if app.qr_payload == QrPayload::Url {
             return format!("{public_url}/s/{}", s.scan_id);
         }
@@ -185,7 +198,7 @@ impl Server {
                 "expireAt": rfc3339(s.expires_at),
                 "userDefinedData": custom,
             }),
-            Generation::G1 | Generation::G3 => json!({
+            Generation::G1 | Generation::G3 | Generation::Device => json!({
                 "scene": "APP_AUTH",
                 "random": s.handle,
                 "userPoolId": self.user_pool_id(),
@@ -414,8 +427,9 @@ impl Server {
         };
         // G1 has no exchange: its poll hands the user over. In `url` mode its `random` is never
         // shown (PROTOCOL.md §4.1), so holding it proves being the requester, as a ticket does.
-        let handle_is_secret =
-            session.generation == Generation::G1 && app.qr_payload == QrPayload::Url;
+        // A device code is never shown either (RFC 8628: only the user code is).
+        let handle_is_secret = session.generation == Generation::Device
+            || (session.generation == Generation::G1 && app.qr_payload == QrPayload::Url);
         if let Some(challenge) = &session.code_challenge {
             // Bound to the requester: only its verifier will do, whatever else is presented.
             let verifier = auth.code_verifier.as_deref().unwrap_or("");

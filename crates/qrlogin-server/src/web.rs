@@ -45,6 +45,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Long-polls held now, capped per client and per session (limits.rs).
     pub held_polls: Arc<HeldPolls>,
+    /// RFC 8628 polling pace per device code (device.rs).
+    pub device_pace: Arc<crate::device::Pace>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             shutdown,
             secure_cookies,
             held_polls: HeldPolls::new(&EdgeLimits::default()),
+            device_pace: Arc::default(),
         }
     }
 

@@ -39,6 +39,9 @@ pub fn preview_body(body: &[u8]) -> String {
     wire::preview(body)
 }
 
+/// The `device` dialect's default scopes: the user, and a refresh token.
+pub const DEFAULT_SCOPE: &str = "openid profile offline_access";
+
 /// Which generation the server speaks. Config names: `wxapp-legacy`, `app-v1`, `v2`, `v3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum DialectId {
@@ -55,9 +58,15 @@ pub enum DialectId {
     /// G4: `/api/v3/*` (v5 SDKs).
     #[serde(rename = "v3")]
     V3,
+    /// RFC 8628 device authorization against any standard IdP (`session/client/device.rs`);
+    /// none of the Authing builders and parsers here apply to it.
+    #[serde(rename = "device")]
+    Device,
 }
 
 impl DialectId {
+    /// The four Authing generations (the builders and parsers of this module); `Device` is the
+    /// fifth dialect, spoken by the client's device module.
     pub const ALL: [DialectId; 4] = [
         DialectId::WxappLegacy,
         DialectId::AppV1,
@@ -71,6 +80,7 @@ impl DialectId {
             DialectId::AppV1 => "app-v1",
             DialectId::V2 => "v2",
             DialectId::V3 => "v3",
+            DialectId::Device => "device",
         }
     }
 
@@ -80,6 +90,8 @@ impl DialectId {
             DialectId::WxappLegacy => Duration::from_millis(1500),
             DialectId::AppV1 | DialectId::V2 => Duration::from_millis(800),
             DialectId::V3 => Duration::from_millis(1000),
+            // The IdP's `interval` is kept by the device client; this is only the loop's pause.
+            DialectId::Device => Duration::from_millis(1000),
         }
     }
 
@@ -100,10 +112,11 @@ impl FromStr for DialectId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         DialectId::ALL
             .into_iter()
+            .chain([DialectId::Device])
             .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 CoreError::Config(format!(
-                    "unknown dialect {s:?}; use wxapp-legacy, app-v1, v2 or v3"
+                    "unknown dialect {s:?}; use wxapp-legacy, app-v1, v2, v3 or device"
                 ))
             })
     }
@@ -128,6 +141,8 @@ pub struct AppParams {
     pub use_self_wxapp: bool,
     /// G1 `enableFetchPhone`.
     pub enable_fetch_phone: bool,
+    /// `device`: the OAuth scopes to ask for (space-separated).
+    pub scope: String,
     #[serde(skip)]
     pub lang: Lang,
 }
@@ -144,6 +159,7 @@ impl Default for AppParams {
             ext_idp_conn_id: None,
             use_self_wxapp: false,
             enable_fetch_phone: false,
+            scope: DEFAULT_SCOPE.into(),
             lang: Lang::default(),
         }
     }
@@ -417,7 +433,7 @@ pub fn new_random() -> String {
 fn authing_headers(id: DialectId, app: &AppParams) -> Vec<(String, String)> {
     let mut h = Vec::new();
     match id {
-        DialectId::WxappLegacy => {}
+        DialectId::WxappLegacy | DialectId::Device => {}
         DialectId::AppV1 => {
             if !app.app_id.is_empty() {
                 h.push(("x-authing-app-id".into(), app.app_id.clone()));
@@ -467,6 +483,7 @@ pub fn build_generate(
     extras: &GenerateExtras,
 ) -> Result<WireRequest, CoreError> {
     let mut req = match id {
+        DialectId::Device => return Err(not_authing()),
         DialectId::WxappLegacy => {
             if app.app_id.is_empty() {
                 return Err(CoreError::Config(
@@ -591,6 +608,9 @@ pub fn build_poll(
             .q("scene", app.scene.clone()),
         DialectId::V2 => WireRequest::get("/api/v2/qrcode/check").q("random", handle),
         DialectId::V3 => WireRequest::get("/api/v3/get-qrcode-status").q("qrcodeId", handle),
+        // Never sent: `Client::poll` hands `device` to the device client. The IdP's document
+        // is the one harmless request there is.
+        DialectId::Device => WireRequest::get("/.well-known/openid-configuration"),
     };
     if let Some(wait) = extras.wait {
         req = req.q("wait", wait.min(30).to_string());
@@ -615,6 +635,7 @@ pub fn build_exchange(
                 "wxapp-legacy has no ticket exchange: its poll returns the user".into(),
             ))
         }
+        DialectId::Device => return Err(not_authing()),
         DialectId::AppV1 => "/oauth/scan-qrcode/exchangeUserInfoWithTicket",
         DialectId::V2 => "/api/v2/qrcode/userinfo",
         DialectId::V3 => "/api/v3/exchange-tokenset-with-qrcode-ticket",
@@ -682,7 +703,7 @@ pub fn authing_payload(
             "expiresIn": ttl.as_secs(),
             "customData": app.custom_data,
         }),
-        DialectId::WxappLegacy | DialectId::V3 => return None,
+        DialectId::WxappLegacy | DialectId::V3 | DialectId::Device => return None,
     };
     Some(v.to_string())
 }
@@ -705,11 +726,14 @@ pub fn parse_generate(
     body: &[u8],
     sent_random: Option<&str>,
 ) -> Result<GeneratedQr, CoreError> {
+    if id == DialectId::Device {
+        return Err(not_authing());
+    }
     let v = wire::object(body)?;
     let data = wire::envelope_data(id, &v)?;
     let handle_key = match id {
         DialectId::WxappLegacy | DialectId::V2 => "random",
-        DialectId::AppV1 | DialectId::V3 => "qrcodeId",
+        DialectId::AppV1 | DialectId::V3 | DialectId::Device => "qrcodeId",
     };
     let handle = match (wire::string(data, handle_key), sent_random) {
         (Some(h), _) => h,
@@ -723,7 +747,7 @@ pub fn parse_generate(
     let image_key = match id {
         DialectId::WxappLegacy => "qrcode",
         DialectId::AppV1 => "qrcodeUrl",
-        DialectId::V2 | DialectId::V3 => "url",
+        DialectId::V2 | DialectId::V3 | DialectId::Device => "url",
     };
     let expires_in = wire::u64_field(data, "expiresIn").or_else(|| {
         // G1 states its lifetime only as two dates (60 s in the docs example).
@@ -763,6 +787,9 @@ pub fn parse_poll(id: DialectId, body: &[u8]) -> Result<ScanStatus, ProtocolErro
         DialectId::AppV1 => wire::poll_g2(&v),
         DialectId::V2 => wire::poll_g3(&v),
         DialectId::V3 => wire::poll_g4(&v),
+        DialectId::Device => Err(ProtocolError::new(
+            "the device dialect is not an Authing poll",
+        )),
     }
 }
 
@@ -782,7 +809,13 @@ pub fn parse_exchange(id: DialectId, body: &[u8]) -> Result<Exchanged, CoreError
             Ok(Exchanged::User(user))
         }
         DialectId::V3 => Ok(Exchanged::TokenSet(parse_token_set(data)?)),
+        DialectId::Device => Err(not_authing()),
     }
+}
+
+/// `device` is RFC 8628, spoken by the client's device module, not by these builders.
+fn not_authing() -> CoreError {
+    CoreError::Config("the device dialect has no Authing requests (RFC 8628 instead)".into())
 }
 
 /// Is this business code "the QR is gone", after which only a new QR helps?

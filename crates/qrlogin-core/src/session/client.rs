@@ -1,6 +1,8 @@
 //! `Client`: one configured server (base URL, dialect, app) with its HTTP transport and the
 //! extensions it announced. It performs single protocol steps; `LoginSession` strings them.
 
+mod device;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +85,8 @@ pub struct Client {
     http: reqwest::Client,
     /// A definite discovery answer, once we have one.
     extensions: tokio::sync::Mutex<Option<Extensions>>,
+    /// The `device` dialect's endpoints and polling pace (device.rs).
+    device: tokio::sync::Mutex<device::DeviceState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -129,6 +133,7 @@ impl Client {
             transport,
             http,
             extensions: tokio::sync::Mutex::new(None),
+            device: tokio::sync::Mutex::default(),
         })
     }
 
@@ -164,6 +169,14 @@ impl Client {
     /// a 429, a body that is not JSON, cut off or not UTF-8 — is an error: the session retries it
     /// before making a QR, so an outage never silently drops PKCE.
     pub async fn discover(&self) -> Result<Extensions, CoreError> {
+        if self.dialect() == DialectId::Device {
+            return self.device_discover().await;
+        }
+        self.qrlogin_extensions().await
+    }
+
+    /// `/.well-known/qrlogin`, as [`Client::discover`] describes.
+    async fn qrlogin_extensions(&self) -> Result<Extensions, CoreError> {
         if !self.config.discover {
             return Ok(Extensions::default());
         }
@@ -272,6 +285,9 @@ impl Client {
         pkce: Option<&Pkce>,
         ext: &Extensions,
     ) -> Result<GeneratedQr, CoreError> {
+        if self.dialect() == DialectId::Device {
+            return self.device_authorize(pkce, ext).await;
+        }
         let random = (self.dialect() == DialectId::WxappLegacy).then(dialect::new_random);
         let extras = GenerateExtras {
             random: random.clone(),
@@ -344,6 +360,9 @@ impl Client {
 
     /// One poll.
     pub async fn poll(&self, handle: &str, extras: &PollExtras) -> Result<ScanStatus, CoreError> {
+        if self.dialect() == DialectId::Device {
+            return self.device_poll(handle, extras).await;
+        }
         let req = dialect::build_poll(self.dialect(), &self.config.app, handle, extras);
         let reply = self
             .send(&req, extras.wait.map(Duration::from_secs))
@@ -368,6 +387,9 @@ impl Client {
 
     /// `GET /api/v3/get-profile` with a token.
     pub async fn get_profile(&self, token: &Secret) -> Result<WireUser, CoreError> {
+        if self.dialect() == DialectId::Device {
+            return self.device_profile(token).await;
+        }
         let req = dialect::build_get_profile(&self.config.app, token);
         let reply = self.send(&req, None).await?;
         decode(&reply, dialect::parse_profile)
@@ -402,7 +424,7 @@ impl Client {
     pub async fn check_token(&self, token: &Secret) -> Result<Profile, CoreError> {
         let ext = self.extensions().await;
         let expires_at = profile::jwt_expiry_ms(token.expose());
-        if ext.is_qrlogin_server() || self.dialect() == DialectId::V3 {
+        if ext.is_qrlogin_server() || matches!(self.dialect(), DialectId::V3 | DialectId::Device) {
             let user = self.get_profile(token).await?;
             let mut p = Profile::from_user(&user, expires_at);
             if let Some(photo) = &user.photo {

@@ -338,7 +338,10 @@ impl Runner {
                 wait,
                 known,
                 code_verifier: match (dialect, pkce) {
-                    (DialectId::WxappLegacy, Some(p)) => Some(p.verifier().clone()),
+                    // G1's poll is its exchange; so is RFC 8628's token request.
+                    (DialectId::WxappLegacy | DialectId::Device, Some(p)) => {
+                        Some(p.verifier().clone())
+                    }
                     _ => None,
                 },
             };

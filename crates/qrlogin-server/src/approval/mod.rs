@@ -198,6 +198,7 @@ async fn show_view(
     headers: &HeaderMap,
 ) -> Result<(Option<String>, OwnedView), ApiError> {
     state.limit(Kind::Poll, peer.ip())?;
+    crate::device::limit_user_code_guess(state, scan_id, peer.ip())?;
     // Only the public id opens the page; a handle here would let a photo of an Authing QR act.
     let session = state
         .server

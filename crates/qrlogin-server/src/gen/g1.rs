@@ -63,6 +63,7 @@ async fn generate_data(
         requester: requester_from_query(q),
         custom_data: None,
         ip: Some(peer.ip()),
+        user_code: None,
     };
     let s = state
         .server

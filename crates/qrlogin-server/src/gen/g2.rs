@@ -91,6 +91,7 @@ async fn generate_data(
         requester: requester_from_query(q),
         custom_data: (!custom.is_empty()).then_some(Value::Object(custom)),
         ip: Some(peer.ip()),
+        user_code: None,
     };
     let s = state
         .server

@@ -85,6 +85,7 @@ async fn generate(
             requester: b.ext.requester,
             custom_data: b.params.or(b.custom_data).or(b.custome_data),
             ip: Some(peer.ip()),
+            user_code: None,
         };
         let s = state
             .server

@@ -94,6 +94,7 @@ async fn generate(
             requester: b.ext.requester,
             custom_data: b.custom_data,
             ip: Some(peer.ip()),
+            user_code: None,
         };
         let s = state
             .server

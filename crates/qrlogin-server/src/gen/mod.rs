@@ -152,6 +152,7 @@ pub(crate) async fn phone_action(
         .map(str::trim)
         .filter(|i| !i.is_empty())
         .ok_or(ApiError::InvalidQr)?;
+    crate::device::limit_user_code_guess(state, id, ip)?;
     let session = state.server.session_for_phone(id).await?;
     let (result, confirm) = match action {
         PhoneAction::Scan => return state.server.scan(&session, &user).await,
