@@ -186,7 +186,10 @@ pub async fn start_login<R: Runtime>(
     let handle = app.clone();
     let sink = move |event: LoginEvent| {
         if let LoginEvent::LoggedIn {
-            profile, session, ..
+            profile,
+            session,
+            redirect,
+            ..
         } = &event
         {
             let remembered = Remembered {
@@ -206,7 +209,10 @@ pub async fn start_login<R: Runtime>(
                 profile,
                 session,
                 after_login::Redirect {
-                    url: Some(redirect_url.as_str()),
+                    // The configured callback wins; a G1 server's own `redirect` otherwise.
+                    url: Some(redirect_url.as_str())
+                        .filter(|u| !u.trim().is_empty())
+                        .or(redirect.as_deref()),
                     include_token,
                 },
                 &command,

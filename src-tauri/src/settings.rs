@@ -25,6 +25,7 @@ pub fn resolve(cli: &Cli) -> Result<Settings, String> {
     let config = config::load(&sources).map_err(|e| e.to_string())?;
     let lang = config.login.lang.resolve();
     let tips = Tips::from_config(&config.tips);
+    tips.set_title_variant(config.server.title_variant());
     Ok(Settings {
         config,
         tips,

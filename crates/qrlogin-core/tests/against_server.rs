@@ -476,3 +476,73 @@ async fn discovery_reads_the_servers_extensions() {
     let ext = env.client(DialectId::V2).extensions().await;
     assert!(ext.long_poll && ext.pkce && ext.check_code && ext.requester && ext.scan_id);
 }
+
+/// Seeds 000/001 through the config keys a user writes: `server.enable_fetch_phone` reaches
+/// our server (the phone number comes with the user), the default title is the mini-program's,
+/// and in redirect mode without `login.redirect_url` the G1 `redirect` is the callback while
+/// `successRedirectTips` shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g1_options_from_the_config_reach_the_server_and_the_redirect_comes_back() {
+    use qrlogin_core::config::Config;
+    use qrlogin_core::tips::{default_text, Lang, TipKey, Tips};
+    let env = Env::new(NewApp {
+        redirect_url: Some("https://app.example/cb".into()),
+        ..NewApp::default()
+    })
+    .await;
+    env.server
+        .add_user(NewUser {
+            username: "carol".into(),
+            password: PASSWORD.into(),
+            phone: Some("+8613800000000".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let config: Config = toml::from_str(
+        "[server]\ndialect = \"wxapp-legacy\"\nenable_fetch_phone = true\n\
+         [login]\nafter_login = \"redirect\"\n",
+    )
+    .unwrap();
+    config
+        .validate()
+        .expect("redirect mode needs no URL with wxapp-legacy");
+    let mut c = ClientConfig::new(env.base_url(), DialectId::WxappLegacy, &env.creds.app_id);
+    config.server.apply_generate_options(&mut c.app);
+    let tips = Tips::new();
+    tips.set_title_variant(config.server.title_variant());
+    let mut w = Watch::start(
+        Arc::new(Client::new(c).unwrap()),
+        SessionOptions {
+            tips,
+            lang: Lang::ZhCn,
+            redirecting: true,
+            ..opts()
+        },
+    );
+    let LoginEvent::QrReady { text, tip_html, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    assert_eq!(tip_html, "搜索小程序 <strong>小登录</strong> 扫码登录");
+    let phone = Phone::new();
+    let page = phone.open(&text).await.unwrap();
+    let page = phone.sign_in(&page, "carol", PASSWORD).await.unwrap();
+    phone.confirm(&page, None).await.unwrap();
+    let LoginEvent::Authorized { tip_html } = w.next("authorized").await else {
+        unreachable!()
+    };
+    let redirect_tip = default_text(TipKey::SuccessRedirect, Lang::ZhCn);
+    assert_eq!(tip_html, redirect_tip);
+    let LoginEvent::LoggedIn {
+        profile,
+        tip_html,
+        redirect,
+        ..
+    } = w.next("loggedIn").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(tip_html, redirect_tip);
+    assert_eq!(redirect.as_deref(), Some("https://app.example/cb"));
+    assert_eq!(profile.phone.as_deref(), Some("+8613800000000"));
+}

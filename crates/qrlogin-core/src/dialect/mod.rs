@@ -328,6 +328,8 @@ pub struct WireUser {
     pub token: Option<Secret>,
     /// As the server wrote it: RFC 3339 on current servers, a JS `Date` string on G1.
     pub token_expired_at: Option<String>,
+    /// G1: the callback the server's console configured (`redirect` beside the user).
+    pub redirect: Option<String>,
 }
 
 /// A G4 token set. `expire_in` is Authing's spelling.

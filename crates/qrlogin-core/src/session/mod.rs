@@ -67,6 +67,9 @@ pub struct SessionOptions {
     pub tips: Tips,
     pub lang: Lang,
     pub qr: QrOptions,
+    /// The shell opens a callback after sign-in (`after_login = "redirect"`): the success tips
+    /// become `successRedirectTips`, as the SDK shows while it redirects.
+    pub redirecting: bool,
 }
 
 impl Default for SessionOptions {
@@ -90,6 +93,7 @@ impl Default for SessionOptions {
             tips: Tips::default(),
             lang: Lang::default(),
             qr: QrOptions::default(),
+            redirecting: false,
         }
     }
 }
@@ -395,7 +399,7 @@ impl Runner {
                 }
                 ScanStatus::Authorized(auth) => {
                     self.emit(LoginEvent::Authorized {
-                        tip_html: self.tip(TipKey::Success),
+                        tip_html: self.tip(self.success_tip()),
                     });
                     return match self.finish(auth, pkce).await {
                         Ok(true) => Ok(QrEnd::LoggedIn),
@@ -470,10 +474,19 @@ impl Runner {
         profile.avatar = self.avatar(user.photo.as_deref()).await;
         self.emit(LoginEvent::LoggedIn {
             profile,
-            tip_html: self.tip(TipKey::Success),
+            tip_html: self.tip(self.success_tip()),
             session,
+            redirect: user.redirect.clone(),
         });
         Ok(true)
+    }
+
+    fn success_tip(&self) -> TipKey {
+        if self.opts.redirecting {
+            TipKey::SuccessRedirect
+        } else {
+            TipKey::Success
+        }
     }
 
     fn user_session(&self, u: WireUser) -> Result<(WireUser, AuthSession), CoreError> {
@@ -636,6 +649,7 @@ fn claims_user(ts: &dialect::TokenSet) -> Option<WireUser> {
         photo: None,
         token: None,
         token_expired_at: None,
+        redirect: None,
     })
 }
 
