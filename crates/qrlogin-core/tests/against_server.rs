@@ -546,3 +546,48 @@ async fn g1_options_from_the_config_reach_the_server_and_the_redirect_comes_back
     assert_eq!(redirect.as_deref(), Some("https://app.example/cb"));
     assert_eq!(profile.phone.as_deref(), Some("+8613800000000"));
 }
+
+/// A rotating QR (issue 15 item 8): the desktop follows the server's new code as the next
+/// generation (the window cross-fades), the phone signs in with the code on screen, and turns
+/// do not use up the refresh cap (here 0: no new QR session allowed at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_follows_a_rotating_qr_without_spending_refreshes() {
+    let env = Env::new(NewApp {
+        qr_rotate_secs: Some(2),
+        ..NewApp::default()
+    })
+    .await;
+    let mut w = Watch::start(
+        env.client(DialectId::V2),
+        SessionOptions {
+            refresh_cap: Some(0),
+            long_poll_wait: Duration::from_secs(10),
+            ..opts()
+        },
+    );
+    let LoginEvent::QrReady {
+        text: first,
+        expires_at: first_expiry,
+        generation: 1,
+        ..
+    } = w.next("qrReady").await
+    else {
+        panic!("first QR")
+    };
+    let LoginEvent::QrReady {
+        text,
+        expires_at,
+        generation,
+        svg,
+        ..
+    } = w.next("qrReady").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(generation, 2);
+    assert_ne!(text, first, "a new code");
+    assert_eq!(expires_at, first_expiry, "the same QR session");
+    assert!(svg.starts_with("data:image/svg+xml"));
+    approve(&text, None).await;
+    w.next("loggedIn").await;
+}

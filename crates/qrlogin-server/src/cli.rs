@@ -117,6 +117,10 @@ pub struct AppAddArgs {
     /// token renews it.
     #[arg(long, value_name = "S")]
     pub access_ttl: Option<u32>,
+    /// While a QR waits for its scan, change the code every S seconds (default 30; 0 = never),
+    /// so a photo of it stops working; the desktop follows by itself.
+    #[arg(long, value_name = "S")]
+    pub qr_rotate_secs: Option<u32>,
     #[arg(long)]
     pub json: bool,
 }
@@ -369,6 +373,7 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
                     },
                     check_code: a.check_code,
                     access_ttl_secs: a.access_ttl,
+                    qr_rotate_secs: a.qr_rotate_secs,
                 })
                 .await?;
             if a.json {

@@ -31,6 +31,7 @@ mod media;
 mod model;
 mod oidc;
 mod ratelimit;
+mod rotation;
 mod routes;
 mod server;
 mod service;

@@ -69,6 +69,8 @@ pub struct App {
     pub created_at: Millis,
     /// Lifetime of the access tokens of this app's sessions (default 1 h).
     pub access_ttl_secs: u32,
+    /// While a QR waits, its public id changes this often (0 = never); see `rotation`.
+    pub qr_rotate_secs: u32,
 }
 
 /// A user as stored. The password hash never leaves the store module and `service`.

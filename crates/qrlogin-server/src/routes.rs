@@ -12,7 +12,6 @@ use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::errors::ApiError;
 use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
@@ -108,14 +107,17 @@ async fn qr_png(
     let Some(scan_id) = file.strip_suffix(".png") else {
         return not_found().await;
     };
-    let session = match state.server.store().session_by_scan_id(scan_id).await {
+    // The same rule as the page: a rotated-away id draws nothing (else its base id would fetch
+    // the current code).
+    let session = match state.server.session_by_public_id(scan_id).await {
         Ok(Some(s)) => s,
         Ok(None) => return not_found().await,
-        Err(e) => {
-            return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &ApiError::from(e))
-        }
+        Err(e) => return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &e),
     };
-    png(media::qr_png(&session.qr_content))
+    if scan_id == session.scan_id {
+        return png(media::qr_png(&session.qr_content));
+    }
+    png(media::qr_png(&format!("{}/s/{scan_id}", state.public_url)))
 }
 
 /// A default avatar for any id: it does not say whether such a user exists.

@@ -78,6 +78,9 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Default of `--qr-rotate-secs`: a photo of a waiting QR works for at most this long.
+pub const QR_ROTATE_SECS: u32 = 30;
+
 /// A new app; `None` and `false` take Authing's defaults (PROTOCOL.md §3).
 #[derive(Debug, Clone, Default)]
 pub struct NewApp {
@@ -93,6 +96,8 @@ pub struct NewApp {
     pub check_code: bool,
     /// Access-token lifetime of the app's sessions, default 3600 s (1 h).
     pub access_ttl_secs: Option<u32>,
+    /// How often a waiting QR changes its public id, default 30 s; `Some(0)` = never.
+    pub qr_rotate_secs: Option<u32>,
 }
 
 /// What a new app is told once: its id, its secret and its pool.
@@ -185,6 +190,8 @@ pub(crate) struct Inner {
     pub dummy_hash: String,
     /// Per-account backoff and the cap on concurrent password verifications.
     pub sign_in_guard: SignInGuard,
+    /// The key of the rotating QR ids, shared by every instance through the seed.
+    pub rotation: crate::rotation::Rotation,
 }
 
 impl Server {
@@ -254,6 +261,7 @@ impl Server {
                 user_pool_id,
                 dummy_hash,
                 sign_in_guard: SignInGuard::default(),
+                rotation: crate::rotation::Rotation::from_seed(&seed),
             }),
         })
     }
@@ -288,6 +296,7 @@ impl Server {
             access_ttl_secs: new
                 .access_ttl_secs
                 .unwrap_or(crate::sessions::ACCESS_TTL_SECS),
+            qr_rotate_secs: new.qr_rotate_secs.unwrap_or(QR_ROTATE_SECS),
         };
         self.inner.store.insert_app(&app).await?;
         tracing::info!(app_id = %app.app_id, name = %app.name, "app added");

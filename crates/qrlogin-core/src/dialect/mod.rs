@@ -766,6 +766,13 @@ pub fn parse_poll(id: DialectId, body: &[u8]) -> Result<ScanStatus, ProtocolErro
     }
 }
 
+/// A rotating QR's current text in a poll reply (`data.qrContent`, contracts.md §1), in every
+/// generation's envelope; `None` from servers that do not rotate.
+pub fn rotated_qr_content(body: &[u8]) -> Option<String> {
+    let v = wire::object(body).ok()?;
+    wire::string(v.get("data")?, "qrContent")
+}
+
 /// Parse an exchange reply.
 pub fn parse_exchange(id: DialectId, body: &[u8]) -> Result<Exchanged, CoreError> {
     let v = wire::object(body)?;

@@ -344,12 +344,24 @@ impl Client {
 
     /// One poll.
     pub async fn poll(&self, handle: &str, extras: &PollExtras) -> Result<ScanStatus, CoreError> {
+        Ok(self.poll_qr(handle, extras).await?.0)
+    }
+
+    /// One poll, with the new QR text when a rotating QR (our server, contracts.md §1) has
+    /// changed its code since the generate reply.
+    pub async fn poll_qr(
+        &self,
+        handle: &str,
+        extras: &PollExtras,
+    ) -> Result<(ScanStatus, Option<String>), CoreError> {
         let req = dialect::build_poll(self.dialect(), &self.config.app, handle, extras);
         let reply = self
             .send(&req, extras.wait.map(Duration::from_secs))
             .await?;
         match dialect::parse_poll(self.dialect(), &reply.body) {
-            Ok(s) if is_success(reply.status) || matches!(s, ScanStatus::Failed { .. }) => Ok(s),
+            Ok(s) if is_success(reply.status) || matches!(s, ScanStatus::Failed { .. }) => {
+                Ok((s, dialect::rotated_qr_content(&reply.body)))
+            }
             _ => Err(bad_reply(&reply)),
         }
     }

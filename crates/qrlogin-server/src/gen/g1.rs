@@ -150,13 +150,17 @@ async fn poll_inner(
         _ => Value::Null,
     };
     let code = if status == Status::Expired { 2244 } else { 500 };
-    Ok(json!({
+    let mut inner = json!({
         "code": code,
         "message": status_description(status, lang),
         "data": data,
         "redirect": null,
         "status": status.as_str(),
-    }))
+    });
+    if let Value::Object(m) = &mut inner {
+        m.extend(state.rotation_fields(&s).await?);
+    }
+    Ok(inner)
 }
 
 /// The session's record of the generate request's `enableFetchPhone=true`.

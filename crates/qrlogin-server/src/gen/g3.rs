@@ -139,7 +139,7 @@ async fn check(
             },
         };
         let authorized = status == Status::Authorized;
-        Ok(json!({
+        let mut data = json!({
             "random": s.handle,
             "status": match status {
                 Status::Pending => 0,
@@ -153,7 +153,11 @@ async fn check(
             // The scanner's id is part of the user: shown only once the user agreed.
             "scannedUserId": if authorized { s.scanned_by.clone() } else { None },
             "description": status_description(status, lang),
-        }))
+        });
+        if let Value::Object(m) = &mut data {
+            m.extend(state.rotation_fields(&s).await?);
+        }
+        Ok(data)
     }
     .await;
     reply(lang, lang.pick("查询二维码状态成功！", "QR code status"), r)

@@ -142,6 +142,7 @@ async fn status(
         let Value::Object(m) = &mut data else {
             return Err(ApiError::Internal);
         };
+        m.extend(state.rotation_fields(&s).await?);
         if matches!(
             status,
             Status::Scanned | Status::Authorized | Status::Cancelled
