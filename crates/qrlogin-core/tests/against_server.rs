@@ -591,3 +591,47 @@ async fn the_desktop_follows_a_rotating_qr_without_spending_refreshes() {
     approve(&text, None).await;
     w.next("loggedIn").await;
 }
+
+/// Issue 15 item 3: our server's app logo (G4 `customLogoUrl`) sits in the centre of the
+/// desktop's own QR, at EC level H, and the code still decodes (rqrr) to the same text. The
+/// picture is left in `$CARGO_TARGET_TMPDIR/qr-with-logo.png` for a look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_logo_is_drawn_in_the_centre_and_the_qr_still_decodes() {
+    use base64::Engine;
+    let mut logo = Vec::new();
+    image::RgbaImage::from_pixel(300, 300, image::Rgba([20, 120, 220, 255]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut logo),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let env = Env::new(NewApp {
+        logo: Some(logo),
+        ..NewApp::default()
+    })
+    .await;
+    let mut w = Watch::start(env.client(DialectId::V3), opts());
+    let LoginEvent::QrReady { text, png, svg, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(
+            png.strip_prefix("data:image/png;base64,")
+                .expect("PNG data URL"),
+        )
+        .unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("qr-with-logo.png"),
+        &bytes,
+    )
+    .unwrap();
+    let img = image::load_from_memory(&bytes).unwrap().to_rgba8();
+    let centre = img.get_pixel(img.width() / 2, img.height() / 2);
+    assert_eq!(&centre.0[..3], &[20, 120, 220], "the logo is in the centre");
+    assert_eq!(
+        qrlogin_core::qr::decode_png(&bytes).unwrap(),
+        vec![text.clone()],
+        "the QR still reads"
+    );
+    assert!(svg.starts_with("data:image/svg+xml"));
+}

@@ -26,6 +26,7 @@ mod history;
 mod i18n;
 mod ids;
 mod limits;
+mod logo;
 pub mod longpoll;
 mod media;
 mod model;

@@ -71,6 +71,8 @@ pub struct App {
     pub access_ttl_secs: u32,
     /// While a QR waits, its public id changes this often (0 = never); see `rotation`.
     pub qr_rotate_secs: u32,
+    /// The app's logo, a re-encoded PNG (`logo`), served at `/logos/{app_id}.png`.
+    pub logo_png: Option<Vec<u8>>,
 }
 
 /// A user as stored. The password hash never leaves the store module and `service`.

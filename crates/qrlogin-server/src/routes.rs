@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/qrcode/{file}", get(qr_png))
         .route("/avatars/{file}", get(avatar))
+        .route("/logos/{file}", get(logo))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(no_store)
@@ -118,6 +119,20 @@ async fn qr_png(
         return png(media::qr_png(&session.qr_content));
     }
     png(media::qr_png(&format!("{}/s/{scan_id}", state.public_url)))
+}
+
+/// An app's logo as stored (already re-encoded PNG).
+async fn logo(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(app_id) = file.strip_suffix(".png") else {
+        return not_found().await;
+    };
+    match state.server.store().get_app(app_id).await {
+        Ok(Some(crate::model::App {
+            logo_png: Some(bytes),
+            ..
+        })) => png(Ok(bytes)),
+        _ => not_found().await,
+    }
 }
 
 /// A default avatar for any id: it does not say whether such a user exists.

@@ -98,6 +98,8 @@ pub struct NewApp {
     pub access_ttl_secs: Option<u32>,
     /// How often a waiting QR changes its public id, default 30 s; `Some(0)` = never.
     pub qr_rotate_secs: Option<u32>,
+    /// A logo file (PNG or JPEG, at most 1 MiB); stored re-encoded as PNG.
+    pub logo: Option<Vec<u8>>,
 }
 
 /// What a new app is told once: its id, its secret and its pool.
@@ -281,7 +283,12 @@ impl Server {
         {
             return Err(Error::InvalidInput("lifetimes must be at least 1 s".into()));
         }
+        let logo_png = match &new.logo {
+            Some(bytes) => Some(crate::logo::to_png(bytes).map_err(Error::InvalidInput)?),
+            None => None,
+        };
         let app = App {
+            logo_png,
             app_id: ids::object_id(),
             app_secret: ids::secret(),
             name: name.to_owned(),

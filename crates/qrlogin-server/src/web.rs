@@ -125,6 +125,14 @@ impl AppState {
         Ok(m)
     }
 
+    /// G3 `customLogo` / G4 `customLogoUrl`: the app's logo, or `""` as Authing sends without.
+    pub fn logo_url(&self, app: &crate::model::App) -> String {
+        match app.logo_png {
+            Some(_) => format!("{}/logos/{}.png", self.public_url, app.app_id),
+            None => String::new(),
+        }
+    }
+
     pub fn qr_png_url(&self, scan_id: &str) -> String {
         format!("{}/qrcode/{scan_id}.png", self.public_url)
     }

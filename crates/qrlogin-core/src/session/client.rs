@@ -314,7 +314,15 @@ impl Client {
             )
         });
         let rendered = match (&text, &qr.image_url) {
-            (Some(t), _) => qr::render(t, opts).map_err(qr_error)?,
+            (Some(t), _) => match &qr.custom_logo_url {
+                Some(l) => {
+                    let logo = self.absolute(l)?;
+                    qr::render_with_logo_url(&self.http, t, logo.as_str(), opts)
+                        .await
+                        .map_err(qr_error)?
+                }
+                None => qr::render(t, opts).map_err(qr_error)?,
+            },
             (None, Some(img)) => {
                 let img = self.absolute(img)?;
                 let logo = match &qr.custom_logo_url {

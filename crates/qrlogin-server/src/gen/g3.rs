@@ -93,6 +93,7 @@ async fn generate(
         let mut data = json!({
             "random": s.handle,
             "url": state.qr_png_url(&s.scan_id),
+            "customLogo": state.logo_url(&app),
         });
         if let Value::Object(m) = &mut data {
             m.extend(generate_extras(&s));

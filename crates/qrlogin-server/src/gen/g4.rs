@@ -102,7 +102,7 @@ async fn generate(
         let mut data = json!({
             "qrcodeId": s.handle,
             "url": state.qr_png_url(&s.scan_id),
-            "customLogoUrl": "",
+            "customLogoUrl": state.logo_url(&app),
         });
         if let Value::Object(m) = &mut data {
             m.extend(generate_extras(&s));
