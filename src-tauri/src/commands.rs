@@ -165,7 +165,10 @@ pub async fn start_login<R: Runtime>(
             crate::startup::mark("qr-ready");
         }
         if let LoginEvent::LoggedIn {
-            profile, session, ..
+            profile,
+            session,
+            redirect,
+            ..
         } = &event
         {
             signed_in::remember(&handle, &issuer, embedded, profile, session);
@@ -176,7 +179,10 @@ pub async fn start_login<R: Runtime>(
                 profile,
                 session,
                 after_login::Redirect {
-                    url: Some(redirect_url.as_str()),
+                    // The configured callback wins; a G1 server's own `redirect` otherwise.
+                    url: Some(redirect_url.as_str())
+                        .filter(|u| !u.trim().is_empty())
+                        .or(redirect.as_deref()),
                     include_token,
                 },
                 &command,

@@ -95,6 +95,7 @@ fn base_config(config: &Config, base_url: String, lang: Lang) -> ClientConfig {
     cc.app.qr_type = server.qr_type().to_string();
     cc.app.custom_data = server.custom_data.clone();
     cc.app.scope = server.scopes.clone();
+    server.apply_generate_options(&mut cc.app);
     cc.app.lang = lang;
     cc.allow_insecure_http = server.allow_insecure_http;
     // What the approval page shows the person on the phone before they confirm.
@@ -128,6 +129,7 @@ pub fn session_options(config: &Config, tips: &Tips, lang: Lang, attempt: u32) -
         },
         tips: tips.clone(),
         lang,
+        redirecting: config.login.after_login == "redirect",
         ..SessionOptions::default()
     }
 }

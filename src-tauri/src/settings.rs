@@ -28,6 +28,7 @@ pub fn resolve(cli: &Cli) -> Result<Settings, String> {
     }
     let lang = config.login.lang.resolve();
     let tips = Tips::from_config(&config.tips);
+    tips.set_title_variant(config.server.title_variant());
     Ok(Settings {
         config,
         tips,

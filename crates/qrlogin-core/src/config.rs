@@ -16,6 +16,10 @@
 //! | `server.port` | `0` | embedded server port (0 = pick one) |
 //! | `server.custom_data` | `{}` | a table sent as `customData` / `params` |
 //! | `server.allow_insecure_http` | `false` | allow plain `http://` to another machine |
+//! | `server.enable_fetch_phone` | `false` | G1 `enableFetchPhone` |
+//! | `server.use_self_wxapp` | `false` | G1 `useSelfWxapp` |
+//! | `server.context` | `{}` | G3/G4 `context` |
+//! | `server.ext_idp_conn_id` | `""` | G3/G4 `extIdpConnId` |
 //! | `login.lang` | `"auto"` | `auto` (system locale) \| `zh-CN` \| `en` |
 //! | `login.refresh_cap` | `5` | automatic new QRs per attempt before asking (0 = unlimited) |
 //! | `login.poll_interval_ms` | `0` | 0 = the generation's default |
@@ -74,6 +78,14 @@ pub struct ServerConfig {
     pub custom_data: Map<String, Value>,
     /// Allow plain `http://` to a server that is not on this machine (off: https only).
     pub allow_insecure_http: bool,
+    /// G1 `enableFetchPhone`: the phone approves with its phone number shared (小登录).
+    pub enable_fetch_phone: bool,
+    /// G1 `useSelfWxapp`: the QR opens the company's own mini-program, not 身份管家.
+    pub use_self_wxapp: bool,
+    /// G3/G4 pipeline `context` (empty = not sent).
+    pub context: Map<String, Value>,
+    /// G3/G4 `extIdpConnId` (empty = not sent).
+    pub ext_idp_conn_id: String,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +103,10 @@ impl Default for ServerConfig {
             port: 0,
             custom_data: Map::new(),
             allow_insecure_http: false,
+            enable_fetch_phone: false,
+            use_self_wxapp: false,
+            context: Map::new(),
+            ext_idp_conn_id: String::new(),
         }
     }
 }
@@ -130,6 +146,28 @@ impl ServerConfig {
             "WXAPP_AUTH" => "WECHAT_MINIPROGRAM",
             "WECHATMP_AUTH" => "WECHAT_OFFICIAL_ACCOUNT",
             other => other,
+        }
+    }
+
+    /// Copies the generate options into `app`; each generation's request builder picks the
+    /// ones it knows (G1 the two flags, G3/G4 `context` and `extIdpConnId`).
+    pub fn apply_generate_options(&self, app: &mut crate::dialect::AppParams) {
+        app.enable_fetch_phone = self.enable_fetch_phone;
+        app.use_self_wxapp = self.use_self_wxapp;
+        app.context = (!self.context.is_empty()).then(|| Value::Object(self.context.clone()));
+        let conn = self.ext_idp_conn_id.trim();
+        app.ext_idp_conn_id = (!conn.is_empty()).then(|| conn.to_owned());
+    }
+
+    /// The SDKs word the default title by what the phone scans with.
+    pub fn title_variant(&self) -> crate::tips::TitleVariant {
+        use crate::tips::TitleVariant;
+        match self.dialect {
+            DialectId::WxappLegacy => TitleVariant::WxappLegacy {
+                fetch_phone: self.enable_fetch_phone,
+            },
+            _ if self.qr_type() != "MOBILE_APP" => TitleVariant::Wechat,
+            _ => TitleVariant::App,
         }
     }
 }
@@ -351,6 +389,10 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "server.lan", default: "false", doc: "embedded server: listen on the LAN address so a real phone can reach it" },
     KeyDoc { key: "server.port", default: "0", doc: "embedded server port (0 = pick one)" },
     KeyDoc { key: "server.custom_data", default: "{}", doc: "a table passed as customData / params" },
+    KeyDoc { key: "server.enable_fetch_phone", default: "false", doc: "wxapp-legacy: ask the mini-program for the user's phone number (enableFetchPhone; Authing's 小登录 mini-program); our server then includes the phone in the user" },
+    KeyDoc { key: "server.use_self_wxapp", default: "false", doc: "wxapp-legacy: the QR opens your own mini-program instead of 身份管家 (useSelfWxapp)" },
+    KeyDoc { key: "server.context", default: "{}", doc: "v2/v3: a table sent as the pipeline `context`" },
+    KeyDoc { key: "server.ext_idp_conn_id", default: "\"\"", doc: "v2/v3: the identity-source connection id (extIdpConnId)" },
     KeyDoc { key: "server.allow_insecure_http", default: "false", doc: "allow a plain http:// server.url on another machine (the handle, ticket and token would cross the network in clear); loopback is always allowed, the embedded server is this app's own" },
     KeyDoc { key: "login.lang", default: "\"auto\"", doc: "auto (system locale) | zh-CN | en" },
     KeyDoc { key: "login.refresh_cap", default: "5", doc: "automatic new QRs per attempt before asking (0 = unlimited)" },
@@ -358,7 +400,7 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "login.long_poll", default: "true", doc: "long-poll when the server offers it" },
     KeyDoc { key: "login.after_login", default: "\"profile\"", doc: "profile | redirect | print-token | command" },
     KeyDoc { key: "login.command", default: "\"\"", doc: "for after_login = \"command\": run with the profile in its environment" },
-    KeyDoc { key: "login.redirect_url", default: "\"\"", doc: "for after_login = \"redirect\": open `{redirect_url}?code=200&data={user JSON}` in the browser" },
+    KeyDoc { key: "login.redirect_url", default: "\"\"", doc: "for after_login = \"redirect\": open `{redirect_url}?code=200&data={user JSON}` in the browser; with wxapp-legacy it may stay empty: the server's `redirect` is used" },
     KeyDoc { key: "login.redirect_include_token", default: "false", doc: "put the token in that URL's user JSON; off because a URL lands in the browser's argv (readable by every user), its history and the callback's access logs" },
     KeyDoc { key: "login.token_store", default: "\"auto\"", doc: "where tokens are kept: auto (the OS keyring when one is unlocked, else the file) | keyring | file (0600 in the app's data dir); switching moves what is stored" },
     KeyDoc { key: "tips.<lang>.<tip>", default: "Authing's texts", doc: "[tips.en] / [tips.\"zh-CN\"]; tips: title scanned canceled expired success success_redirect retry failed (Authing's names tips, scannedTips, ... work too); HTML limited to strong em b i br span" },
@@ -458,7 +500,11 @@ impl Config {
                 ),
             ));
         }
-        if l.after_login == "redirect" {
+        // A G1 server sends its configured callback with the user, so wxapp-legacy may leave
+        // the URL empty; other generations have nowhere else to go.
+        let server_redirects =
+            s.dialect == DialectId::WxappLegacy && l.redirect_url.trim().is_empty();
+        if l.after_login == "redirect" && !server_redirects {
             if let Err(e) = url::Url::parse(l.redirect_url.trim()) {
                 return Err(invalid(
                     "login.redirect_url",
@@ -811,7 +857,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 fn merge(base: &mut toml::Table, layer: toml::Table) {
     for (key, value) in layer {
         match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(l)) if key != "custom_data" => {
+            (Some(toml::Value::Table(b)), toml::Value::Table(l))
+                if key != "custom_data" && key != "context" =>
+            {
                 merge(b, l)
             }
             (_, value) => {
@@ -871,7 +919,7 @@ fn is_known_key(key: &str) -> bool {
     let parts: Vec<&str> = key.split('.').collect();
     match parts.as_slice() {
         ["tips", lang, tip] => Lang::from_locale(lang).is_some() && tip.parse::<TipKey>().is_ok(),
-        ["server", "custom_data", _] => true,
+        ["server", "custom_data" | "context", _] => true,
         _ => all_leaf_keys().iter().any(|k| k == key),
     }
 }

@@ -43,6 +43,10 @@ pub enum LoginEvent {
         tip_html: String,
         #[serde(skip)]
         session: AuthSession,
+        /// G1: the callback the server returned with the user, for `after_login = "redirect"`
+        /// without a configured `login.redirect_url`. The shell's business, not the window's.
+        #[serde(skip)]
+        redirect: Option<String>,
     },
     /// The phone cancelled; when `refreshing`, a new QR follows by itself.
     Cancelled {
@@ -182,6 +186,7 @@ mod tests {
                 expires_at: None,
                 photo_url: None,
             },
+            redirect: None,
         };
         let s = serde_json::to_string(&e).unwrap();
         assert!(!s.contains("secret"), "{s}");

@@ -133,6 +133,36 @@ pub fn render_with_logo(
 /// For servers that only give an image URL (G1 `qrcode`, G4 `url`): download it (2 MiB, 10 s),
 /// and if it holds a QR, re-render that text crisply (with the logo when given); if not (a round
 /// WeChat mini-program code), return the image itself with `text: None`.
+/// Our own QR of `text` with the server's logo (G3 `customLogo`, G4 `customLogoUrl`) in the
+/// centre at EC level H (30 % recovery, so the covered centre still reads). A logo that cannot
+/// be fetched or used leaves the plain code.
+pub async fn render_with_logo_url(
+    client: &reqwest::Client,
+    text: &str,
+    logo_url: &str,
+    opts: &QrOptions,
+) -> Result<RenderedQr, QrError> {
+    let logo = match media::fetch_image(client, logo_url, FetchLimits::default()).await {
+        Ok(logo) if logo.is_raster() => Some(logo.bytes),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "QR logo not loaded; showing the QR without it");
+            None
+        }
+    };
+    if let Some(logo) = logo {
+        let with_h = QrOptions {
+            ec: EcLevel::H,
+            ..*opts
+        };
+        match render_with_logo(text, &logo, &with_h) {
+            Ok(r) => return Ok(r),
+            Err(e) => tracing::warn!(error = %e, "QR logo not usable; showing the QR without it"),
+        }
+    }
+    render(text, opts)
+}
+
 pub async fn from_image(
     client: &reqwest::Client,
     url: &str,

@@ -207,7 +207,8 @@ pub enum TitleVariant {
     App,
     /// WeChat scans (G3 scenes other than `APP_AUTH`, G4 WeChat types).
     Wechat,
-    /// G1's mini-program wording, with 身份管家 (or 小登录 when `enableFetchPhone`).
+    /// G1's mini-program wording, with 身份管家 (or 小登录, which shares the phone number, when
+    /// `enableFetchPhone`).
     WxappLegacy { fetch_phone: bool },
 }
 
@@ -228,17 +229,18 @@ pub fn default_text_for(key: TipKey, lang: Lang, variant: TitleVariant) -> &'sta
             (TitleVariant::App, En) => "use <strong> APP </strong> scan code login",
             (TitleVariant::Wechat, ZhCn) => "使用 <strong> 微信 </strong> 扫码登录",
             (TitleVariant::Wechat, En) => "use <strong> Wechat </strong> scan code login",
+            // The G1 SDK's default (seeds 000/001): search the mini-program, then scan with it.
             (TitleVariant::WxappLegacy { fetch_phone: false }, ZhCn) => {
-                "使用 <strong>微信</strong> 或小程序 <strong>身份管家</strong> 扫码登录"
+                "搜索小程序 <strong>身份管家</strong> 扫码登录"
             }
             (TitleVariant::WxappLegacy { fetch_phone: true }, ZhCn) => {
-                "使用 <strong>微信</strong> 或小程序 <strong>小登录</strong> 扫码登录"
+                "搜索小程序 <strong>小登录</strong> 扫码登录"
             }
             (TitleVariant::WxappLegacy { fetch_phone: false }, En) => {
-                "use <strong>WeChat</strong> or the mini program <strong>身份管家</strong> to scan and log in"
+                "search the mini program <strong>身份管家</strong> and scan to log in"
             }
             (TitleVariant::WxappLegacy { fetch_phone: true }, En) => {
-                "use <strong>WeChat</strong> or the mini program <strong>小登录</strong> to scan and log in"
+                "search the mini program <strong>小登录</strong> and scan to log in"
             }
         },
         (Scanned, ZhCn) => "用户已扫码，等待确认",

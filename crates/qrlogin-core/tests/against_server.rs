@@ -476,3 +476,162 @@ async fn discovery_reads_the_servers_extensions() {
     let ext = env.client(DialectId::V2).extensions().await;
     assert!(ext.long_poll && ext.pkce && ext.check_code && ext.requester && ext.scan_id);
 }
+
+/// Seeds 000/001 through the config keys a user writes: `server.enable_fetch_phone` reaches
+/// our server (the phone number comes with the user), the default title is the mini-program's,
+/// and in redirect mode without `login.redirect_url` the G1 `redirect` is the callback while
+/// `successRedirectTips` shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g1_options_from_the_config_reach_the_server_and_the_redirect_comes_back() {
+    use qrlogin_core::config::Config;
+    use qrlogin_core::tips::{default_text, Lang, TipKey, Tips};
+    let env = Env::new(NewApp {
+        redirect_url: Some("https://app.example/cb".into()),
+        ..NewApp::default()
+    })
+    .await;
+    env.server
+        .add_user(NewUser {
+            username: "carol".into(),
+            password: PASSWORD.into(),
+            phone: Some("+8613800000000".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let config: Config = toml::from_str(
+        "[server]\ndialect = \"wxapp-legacy\"\nenable_fetch_phone = true\n\
+         [login]\nafter_login = \"redirect\"\n",
+    )
+    .unwrap();
+    config
+        .validate()
+        .expect("redirect mode needs no URL with wxapp-legacy");
+    let mut c = ClientConfig::new(env.base_url(), DialectId::WxappLegacy, &env.creds.app_id);
+    config.server.apply_generate_options(&mut c.app);
+    let tips = Tips::new();
+    tips.set_title_variant(config.server.title_variant());
+    let mut w = Watch::start(
+        Arc::new(Client::new(c).unwrap()),
+        SessionOptions {
+            tips,
+            lang: Lang::ZhCn,
+            redirecting: true,
+            ..opts()
+        },
+    );
+    let LoginEvent::QrReady { text, tip_html, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    assert_eq!(tip_html, "搜索小程序 <strong>小登录</strong> 扫码登录");
+    let phone = Phone::new();
+    let page = phone.open(&text).await.unwrap();
+    let page = phone.sign_in(&page, "carol", PASSWORD).await.unwrap();
+    phone.confirm(&page, None).await.unwrap();
+    let LoginEvent::Authorized { tip_html } = w.next("authorized").await else {
+        unreachable!()
+    };
+    let redirect_tip = default_text(TipKey::SuccessRedirect, Lang::ZhCn);
+    assert_eq!(tip_html, redirect_tip);
+    let LoginEvent::LoggedIn {
+        profile,
+        tip_html,
+        redirect,
+        ..
+    } = w.next("loggedIn").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(tip_html, redirect_tip);
+    assert_eq!(redirect.as_deref(), Some("https://app.example/cb"));
+    assert_eq!(profile.phone.as_deref(), Some("+8613800000000"));
+}
+
+/// A rotating QR (issue 15 item 8): the desktop follows the server's new code as the next
+/// generation (the window cross-fades), the phone signs in with the code on screen, and turns
+/// do not use up the refresh cap (here 0: no new QR session allowed at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_follows_a_rotating_qr_without_spending_refreshes() {
+    let env = Env::new(NewApp {
+        qr_rotate_secs: Some(2),
+        ..NewApp::default()
+    })
+    .await;
+    let mut w = Watch::start(
+        env.client(DialectId::V2),
+        SessionOptions {
+            refresh_cap: Some(0),
+            long_poll_wait: Duration::from_secs(10),
+            ..opts()
+        },
+    );
+    let LoginEvent::QrReady {
+        text: first,
+        expires_at: first_expiry,
+        generation: 1,
+        ..
+    } = w.next("qrReady").await
+    else {
+        panic!("first QR")
+    };
+    let LoginEvent::QrReady {
+        text,
+        expires_at,
+        generation,
+        svg,
+        ..
+    } = w.next("qrReady").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(generation, 2);
+    assert_ne!(text, first, "a new code");
+    assert_eq!(expires_at, first_expiry, "the same QR session");
+    assert!(svg.starts_with("data:image/svg+xml"));
+    approve(&text, None).await;
+    w.next("loggedIn").await;
+}
+
+/// Issue 15 item 3: our server's app logo (G4 `customLogoUrl`) sits in the centre of the
+/// desktop's own QR, at EC level H, and the code still decodes (rqrr) to the same text. The
+/// picture is left in `$CARGO_TARGET_TMPDIR/qr-with-logo.png` for a look.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_logo_is_drawn_in_the_centre_and_the_qr_still_decodes() {
+    use base64::Engine;
+    let mut logo = Vec::new();
+    image::RgbaImage::from_pixel(300, 300, image::Rgba([20, 120, 220, 255]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut logo),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let env = Env::new(NewApp {
+        logo: Some(logo),
+        ..NewApp::default()
+    })
+    .await;
+    let mut w = Watch::start(env.client(DialectId::V3), opts());
+    let LoginEvent::QrReady { text, png, svg, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(
+            png.strip_prefix("data:image/png;base64,")
+                .expect("PNG data URL"),
+        )
+        .unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("qr-with-logo.png"),
+        &bytes,
+    )
+    .unwrap();
+    let img = image::load_from_memory(&bytes).unwrap().to_rgba8();
+    let centre = img.get_pixel(img.width() / 2, img.height() / 2);
+    assert_eq!(&centre.0[..3], &[20, 120, 220], "the logo is in the centre");
+    assert_eq!(
+        qrlogin_core::qr::decode_png(&bytes).unwrap(),
+        vec![text.clone()],
+        "the QR still reads"
+    );
+    assert!(svg.starts_with("data:image/svg+xml"));
+}

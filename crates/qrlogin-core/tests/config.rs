@@ -607,3 +607,74 @@ fn network_keys_from_file_and_environment() {
         }
     }
 }
+
+/// Seeds 000/001's generate options: from a file and from `--set`, onto the wire each
+/// generation speaks (G1 query flags, G3/G4 JSON body), and the redirect rule for G1.
+#[test]
+fn generate_options_reach_each_generations_request() {
+    use qrlogin_core::dialect::{build_generate, AppParams, GenerateExtras};
+    let dir = tempfile::tempdir().unwrap();
+    let user = write(
+        dir.path(),
+        "user.toml",
+        "[server]\nuse_self_wxapp = true\next_idp_conn_id = \"conn-1\"\n\
+         [server.context]\nsource = \"utm\"\n",
+    );
+    let mut src = sources(None, Some(user));
+    src.overrides = vec![("server.enable_fetch_phone".into(), "true".into())];
+    let c = config::load(&src).unwrap();
+    let mut app = AppParams {
+        app_id: "app1".into(),
+        ..AppParams::default()
+    };
+    c.server.apply_generate_options(&mut app);
+    let extras = GenerateExtras {
+        random: Some("R1234567890ab".into()),
+        ..GenerateExtras::default()
+    };
+    let g1 = build_generate(DialectId::WxappLegacy, &app, &extras).unwrap();
+    assert_eq!(g1.query_value("enableFetchPhone"), Some("true"));
+    assert_eq!(g1.query_value("useSelfWxapp"), Some("true"));
+    for dialect in [DialectId::V2, DialectId::V3] {
+        let body = build_generate(dialect, &app, &extras)
+            .unwrap()
+            .json
+            .unwrap();
+        assert_eq!(body["context"]["source"], "utm", "{dialect:?}");
+        assert_eq!(body["extIdpConnId"], "conn-1", "{dialect:?}");
+    }
+    // Left at their defaults, nothing extra is sent.
+    let mut plain = AppParams::default();
+    Config::default().server.apply_generate_options(&mut plain);
+    assert_eq!((plain.context, plain.ext_idp_conn_id), (None, None));
+
+    // Redirect mode: wxapp-legacy may rely on the server's `redirect`, v2 may not.
+    let mut r = Config::default();
+    r.login.after_login = "redirect".into();
+    assert!(
+        r.validate().is_err(),
+        "v2 has no server redirect to fall back on"
+    );
+    r.server.dialect = DialectId::WxappLegacy;
+    r.validate().unwrap();
+}
+
+#[test]
+fn the_default_title_follows_what_the_phone_scans_with() {
+    let mut c = Config::default();
+    c.server.dialect = DialectId::WxappLegacy;
+    let tips = Tips::from_config(&c.tips);
+    tips.set_title_variant(c.server.title_variant());
+    assert_eq!(
+        tips.get(TipKey::Title, Lang::ZhCn),
+        "搜索小程序 <strong>身份管家</strong> 扫码登录"
+    );
+    assert!(tips.get(TipKey::Title, Lang::En).contains("mini program"));
+    c.server.enable_fetch_phone = true;
+    tips.set_title_variant(c.server.title_variant());
+    assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("小登录"));
+    c.server.dialect = DialectId::V2;
+    c.server.scene = "WXAPP_AUTH".into();
+    tips.set_title_variant(c.server.title_variant());
+    assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("微信"));
+}

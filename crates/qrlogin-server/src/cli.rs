@@ -117,6 +117,14 @@ pub struct AppAddArgs {
     /// token renews it.
     #[arg(long, value_name = "S")]
     pub access_ttl: Option<u32>,
+    /// While a QR waits for its scan, change the code every S seconds (default 30; 0 = never),
+    /// so a photo of it stops working; the desktop follows by itself.
+    #[arg(long, value_name = "S")]
+    pub qr_rotate_secs: Option<u32>,
+    /// The app's logo (PNG or JPEG, at most 1 MiB; SVG is refused), shown in the centre of the
+    /// desktop's QR; stored re-encoded as PNG.
+    #[arg(long, value_name = "FILE")]
+    pub logo: Option<std::path::PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -373,6 +381,16 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
                     },
                     check_code: a.check_code,
                     access_ttl_secs: a.access_ttl,
+                    qr_rotate_secs: a.qr_rotate_secs,
+                    logo: match &a.logo {
+                        Some(path) => Some(std::fs::read(path).map_err(|e| {
+                            Error::InvalidInput(format!(
+                                "cannot read the logo {}: {e}",
+                                path.display()
+                            ))
+                        })?),
+                        None => None,
+                    },
                 })
                 .await?;
             if a.json {

@@ -49,6 +49,9 @@ pub enum ApiError {
     PkceMismatch,
     #[error("QR expired")]
     QrExpired,
+    /// A rotating QR's earlier code (a photo): expired like any old QR, with a hint.
+    #[error("QR code changed")]
+    QrRotated,
     #[error("QR already scanned by someone else")]
     ScannedByOther,
     #[error("not signed in")]
@@ -139,7 +142,7 @@ impl ApiError {
             ApiError::QrNotFound => 2241,
             ApiError::TicketInvalid => 2242,
             ApiError::PkceMismatch => 2243,
-            ApiError::QrExpired => 2244,
+            ApiError::QrExpired | ApiError::QrRotated => 2244,
             ApiError::ScannedByOther => 2245,
             ApiError::NotSignedIn => 2020,
             ApiError::BadCredentials => 2333,
@@ -158,7 +161,7 @@ impl ApiError {
             ApiError::QrNotFound | ApiError::UnknownApp => 404,
             ApiError::TicketInvalid | ApiError::PkceMismatch | ApiError::BadRequest(_) => 400,
             ApiError::InvalidQr => 400,
-            ApiError::QrExpired => 410,
+            ApiError::QrExpired | ApiError::QrRotated => 410,
             ApiError::ScannedByOther => 409,
             ApiError::NotSignedIn | ApiError::BadCredentials => 401,
             ApiError::Forbidden(_) => 403,
@@ -183,6 +186,10 @@ impl ApiError {
             ),
             ApiError::PkceMismatch => lang.pick("code_verifier 校验失败", "PKCE verifier mismatch"),
             ApiError::QrExpired => lang.pick("二维码已过期", "QR code has expired"),
+            ApiError::QrRotated => lang.pick(
+                "二维码已过期，请扫描屏幕上的新二维码",
+                "This QR code has expired: scan the new one on the screen",
+            ),
             ApiError::ScannedByOther => lang.pick(
                 "二维码已被其他用户扫描",
                 "This QR code was already scanned by someone else",

@@ -69,6 +69,10 @@ pub struct App {
     pub created_at: Millis,
     /// Lifetime of the access tokens of this app's sessions (default 1 h).
     pub access_ttl_secs: u32,
+    /// While a QR waits, its public id changes this often (0 = never); see `rotation`.
+    pub qr_rotate_secs: u32,
+    /// The app's logo, a re-encoded PNG (`logo`), served at `/logos/{app_id}.png`.
+    pub logo_png: Option<Vec<u8>>,
 }
 
 /// A user as stored. The password hash never leaves the store module and `service`.

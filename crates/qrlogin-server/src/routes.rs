@@ -12,7 +12,6 @@ use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::errors::ApiError;
 use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
@@ -41,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/qrcode/{file}", get(qr_png))
         .route("/avatars/{file}", get(avatar))
+        .route("/logos/{file}", get(logo))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(no_store)
@@ -111,14 +111,31 @@ async fn qr_png(
     let Some(scan_id) = file.strip_suffix(".png") else {
         return not_found().await;
     };
-    let session = match state.server.store().session_by_scan_id(scan_id).await {
+    // The same rule as the page: a rotated-away id draws nothing (else its base id would fetch
+    // the current code).
+    let session = match state.server.session_by_public_id(scan_id).await {
         Ok(Some(s)) => s,
         Ok(None) => return not_found().await,
-        Err(e) => {
-            return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &ApiError::from(e))
-        }
+        Err(e) => return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &e),
     };
-    png(media::qr_png(&session.qr_content))
+    if scan_id == session.scan_id {
+        return png(media::qr_png(&session.qr_content));
+    }
+    png(media::qr_png(&format!("{}/s/{scan_id}", state.public_url)))
+}
+
+/// An app's logo as stored (already re-encoded PNG).
+async fn logo(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let Some(app_id) = file.strip_suffix(".png") else {
+        return not_found().await;
+    };
+    match state.server.store().get_app(app_id).await {
+        Ok(Some(crate::model::App {
+            logo_png: Some(bytes),
+            ..
+        })) => png(Ok(bytes)),
+        _ => not_found().await,
+    }
 }
 
 /// A default avatar for any id: it does not say whether such a user exists.

@@ -78,6 +78,9 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Default of `--qr-rotate-secs`: a photo of a waiting QR works for at most this long.
+pub const QR_ROTATE_SECS: u32 = 30;
+
 /// A new app; `None` and `false` take Authing's defaults (PROTOCOL.md §3).
 #[derive(Debug, Clone, Default)]
 pub struct NewApp {
@@ -93,6 +96,10 @@ pub struct NewApp {
     pub check_code: bool,
     /// Access-token lifetime of the app's sessions, default 3600 s (1 h).
     pub access_ttl_secs: Option<u32>,
+    /// How often a waiting QR changes its public id, default 30 s; `Some(0)` = never.
+    pub qr_rotate_secs: Option<u32>,
+    /// A logo file (PNG or JPEG, at most 1 MiB); stored re-encoded as PNG.
+    pub logo: Option<Vec<u8>>,
 }
 
 /// What a new app is told once: its id, its secret and its pool.
@@ -183,6 +190,8 @@ pub(crate) struct Inner {
     pub user_pool_id: String,
     /// Per-account backoff and the cap on concurrent password verifications.
     pub sign_in_guard: SignInGuard,
+    /// The key of the rotating QR ids, shared by every instance through the seed.
+    pub rotation: crate::rotation::Rotation,
 }
 
 impl Server {
@@ -253,6 +262,7 @@ impl Server {
                 keys,
                 user_pool_id,
                 sign_in_guard: SignInGuard::default(),
+                rotation: crate::rotation::Rotation::from_seed(&seed),
             }),
         })
     }
@@ -272,7 +282,12 @@ impl Server {
         {
             return Err(Error::InvalidInput("lifetimes must be at least 1 s".into()));
         }
+        let logo_png = match &new.logo {
+            Some(bytes) => Some(crate::logo::to_png(bytes).map_err(Error::InvalidInput)?),
+            None => None,
+        };
         let app = App {
+            logo_png,
             app_id: ids::object_id(),
             app_secret: ids::secret(),
             name: name.to_owned(),
@@ -287,6 +302,7 @@ impl Server {
             access_ttl_secs: new
                 .access_ttl_secs
                 .unwrap_or(crate::sessions::ACCESS_TTL_SECS),
+            qr_rotate_secs: new.qr_rotate_secs.unwrap_or(QR_ROTATE_SECS),
         };
         self.inner.store.insert_app(&app).await?;
         tracing::info!(app_id = %app.app_id, name = %app.name, "app added");

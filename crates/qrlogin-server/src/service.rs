@@ -16,6 +16,7 @@ use crate::ids;
 use crate::model::{
     now_ms, rfc3339, App, Generation, QrPayload, QrSession, Requester, Status, User,
 };
+use crate::rotation;
 use crate::server::{verify_password, Server};
 use crate::sessions::NewSession;
 use crate::store::auth::SessionKind;
@@ -226,18 +227,28 @@ impl Server {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
         // Subscribe before reading, so a change in between still wakes us.
         let mut sub = self.inner.notifier.subscribe(handle);
+        let first = self.session_by_handle(handle).await?;
+        let app = self.app_for(Some(&first.app_id)).await?;
+        let first_turn = rotation::turn_at(&app, &first, now_ms());
         loop {
             let session = self.session_by_handle(handle).await?;
             let now = now_ms();
             let status = session.status_at(now);
             let stopping = *shutdown.borrow();
-            if status != known || stopping {
+            // A new turn of a rotating QR is news too: the desktop shows the new code.
+            let turned =
+                status == Status::Pending && rotation::turn_at(&app, &session, now) != first_turn;
+            if status != known || stopping || turned {
                 return Ok(session);
             }
-            // Expiry is derived, not announced: wake up when it happens.
+            // Expiry and turns are derived, not announced: wake up when they happen.
             let mut until = deadline;
             if matches!(status, Status::Pending | Status::Scanned) {
                 let left = Duration::from_millis((session.expires_at - now).max(0) as u64);
+                until = until.min(tokio::time::Instant::now() + left);
+            }
+            if let Some(next) = rotation::next_turn_at(&app, &session, now) {
+                let left = Duration::from_millis((next - now).max(0) as u64);
                 until = until.min(tokio::time::Instant::now() + left);
             }
             tokio::select! {
@@ -254,6 +265,46 @@ impl Server {
         }
     }
 
+    /// The session a QR's public id names, refused with "scan the new one" when the id is a
+    /// rotating QR's earlier code (`rotation`). `None` when no session has that id.
+    pub(crate) async fn session_by_public_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<QrSession>, ApiError> {
+        let Some(public) = self.inner.rotation.parse(id) else {
+            return Ok(None);
+        };
+        let Some(s) = self.store().session_by_scan_id(public.scan_id).await? else {
+            return Ok(None);
+        };
+        let app = self.app_for(Some(&s.app_id)).await?;
+        if !rotation::is_current(&app, &s, public.turn, now_ms()) {
+            return Err(ApiError::QrRotated);
+        }
+        Ok(Some(s))
+    }
+
+    /// The QR content and public id in force now, when the app rotates and `s` waits; `None`
+    /// otherwise (nothing changed since the generate reply). Only URL QRs rotate: an Authing
+    /// JSON payload carries the handle, which stays.
+    pub(crate) async fn rotated_qr(
+        &self,
+        s: &QrSession,
+        public_url: &str,
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let app = self.app_for(Some(&s.app_id)).await?;
+        let now = now_ms();
+        if app.qr_payload != QrPayload::Url || s.status_at(now) != Status::Pending {
+            return Ok(None);
+        }
+        let turn = rotation::turn_at(&app, s, now);
+        if turn == 0 {
+            return Ok(None);
+        }
+        let id = self.inner.rotation.public_id(&s.scan_id, turn);
+        Ok(Some((format!("{public_url}/s/{id}"), id)))
+    }
+
     pub(crate) async fn session_by_handle(&self, handle: &str) -> Result<QrSession, ApiError> {
         self.store()
             .session_by_handle(handle)
@@ -264,7 +315,7 @@ impl Server {
     /// The phone side names a session by `scanId`, or by the handle an Authing QR carries.
     pub(crate) async fn session_for_phone(&self, id: &str) -> Result<QrSession, ApiError> {
         let store = self.store();
-        if let Some(s) = store.session_by_scan_id(id).await? {
+        if let Some(s) = self.session_by_public_id(id).await? {
             return Ok(s);
         }
         store

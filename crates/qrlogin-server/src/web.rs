@@ -113,6 +113,29 @@ impl AppState {
         r
     }
 
+    /// For a poll reply: `qrContent` (and `scanId`, `qrcodeUrl`-style image) of a rotating QR
+    /// that has turned since the generate reply (contracts.md §1); empty otherwise.
+    pub async fn rotation_fields(
+        &self,
+        s: &QrSession,
+    ) -> Result<serde_json::Map<String, Value>, ApiError> {
+        let mut m = serde_json::Map::new();
+        if let Some((content, id)) = self.server.rotated_qr(s, &self.public_url).await? {
+            m.insert("qrContent".into(), content.into());
+            m.insert("scanId".into(), id.clone().into());
+            m.insert("qrImage".into(), self.qr_png_url(&id).into());
+        }
+        Ok(m)
+    }
+
+    /// G3 `customLogo` / G4 `customLogoUrl`: the app's logo, or `""` as Authing sends without.
+    pub fn logo_url(&self, app: &crate::model::App) -> String {
+        match app.logo_png {
+            Some(_) => format!("{}/logos/{}.png", self.public_url, app.app_id),
+            None => String::new(),
+        }
+    }
+
     pub fn qr_png_url(&self, scan_id: &str) -> String {
         format!("{}/qrcode/{scan_id}.png", self.public_url)
     }

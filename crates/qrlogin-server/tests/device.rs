@@ -174,6 +174,26 @@ async fn a_declined_sign_in_is_access_denied() {
     assert_eq!((status, s(&v, "error")), (400, "access_denied"));
 }
 
+/// A user code is typed by a person from a screen that shows it once: it must not rotate away
+/// like a QR's public id does on an app with `qr_rotate_secs`.
+#[tokio::test]
+async fn a_user_code_stays_valid_on_an_app_whose_qrs_rotate() {
+    let ts = start(NewApp {
+        qr_rotate_secs: Some(1),
+        ..app("Device")
+    })
+    .await;
+    let a = authorize(&ts, &[]).await;
+    // Several rotation periods and the grace after a turn have passed.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let phone = Phone::new();
+    let page = scan_as(&phone, s(&a, "verification_uri_complete"), ALICE).await;
+    phone.confirm(&page, None).await.expect("confirm");
+    tokio::time::sleep(Duration::from_millis(5100)).await;
+    let (status, t) = poll(&ts, s(&a, "device_code"), &[]).await;
+    assert_eq!(status, 200, "{t}");
+}
+
 #[tokio::test]
 async fn an_unused_code_runs_out_as_expired_token() {
     let ts = start(NewApp {

@@ -100,3 +100,43 @@ async fn bad_and_unknown_randoms_and_unknown_apps_are_errors() {
     let inner = poll(&ts, "abcdefghijklmnopq", "").await;
     assert_eq!(inner["code"], 2241);
 }
+
+/// Seeds 000/001: the phone number comes with the user only when the desktop asked for it with
+/// `enableFetchPhone=true` (Authing's 小登录 mini-program); 身份管家 shares none.
+#[tokio::test]
+async fn the_phone_number_comes_only_with_enable_fetch_phone() {
+    let ts = start(NewApp {
+        allow_client_exchange: true,
+        ..app("Legacy")
+    })
+    .await;
+    ts.server
+        .add_user(qrlogin_server::NewUser {
+            username: "carol".into(),
+            password: "carol-password".into(),
+            phone: Some("+8613800000000".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("add carol");
+    for (fetch, phone) in [("true", json!("+8613800000000")), ("false", Value::Null)] {
+        let random = format!("FetchPhone{fetch}Xyz12");
+        let (_, r) = ts
+            .get(&format!(
+                "/oauth/wxapp/qrcode/{}?random={random}&enableFetchPhone={fetch}",
+                ts.app.app_id
+            ))
+            .await;
+        assert_eq!(r["code"], 200, "{r}");
+        approve(
+            r["data"]["qrContent"].as_str().expect("qr"),
+            ("carol", "carol-password"),
+            None,
+        )
+        .await;
+        let inner = poll(&ts, &random, "").await;
+        assert_eq!(inner["code"], 200, "{inner}");
+        assert_eq!(inner["data"]["username"], "carol");
+        assert_eq!(inner["data"]["phone"], phone, "enableFetchPhone={fetch}");
+    }
+}

@@ -240,3 +240,50 @@ async fn discovery_and_health() {
     let (code, h) = ts.get("/healthz").await;
     assert_eq!((code, h["status"].clone()), (200, json!("ok")));
 }
+
+/// Issue 15 item 3: an app's logo is stored re-encoded and served, named by G3 `customLogo` and
+/// G4 `customLogoUrl`; an SVG is refused with a clear error.
+#[tokio::test]
+async fn the_app_logo_is_served_as_custom_logo_and_custom_logo_url() {
+    let mut logo = Vec::new();
+    image::RgbaImage::from_pixel(600, 600, image::Rgba([20, 120, 220, 255]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut logo),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    let ts = start(qrlogin_server::NewApp {
+        logo: Some(logo),
+        ..app("With logo")
+    })
+    .await;
+    let r = ts.g4_generate(json!({})).await;
+    let url = r["customLogoUrl"]
+        .as_str()
+        .expect("customLogoUrl")
+        .to_owned();
+    assert_eq!(url, format!("{}/logos/{}.png", ts.base, ts.app.app_id));
+    let g3 = ts.g3_generate(json!({})).await;
+    assert_eq!(g3["customLogo"], url);
+    let resp = ts.http.get(&url).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    let served = image::load_from_memory(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        (served.width(), served.height()),
+        (256, 256),
+        "re-encoded, shrunk"
+    );
+
+    let e = ts
+        .server
+        .add_app(qrlogin_server::NewApp {
+            logo: Some(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>".to_vec()),
+            ..app("Svg")
+        })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SVG"), "{e}");
+    // Without a logo, Authing's empty string.
+    let plain = start(app("Plain")).await;
+    assert_eq!(plain.g4_generate(json!({})).await["customLogoUrl"], "");
+}

@@ -595,3 +595,30 @@ async fn after_the_listen_connection_is_lost_held_polls_still_see_the_change() {
     assert_eq!(reply["data"]["status"], 2, "{reply}");
     assert!(answered.saturating_duration_since(changed) < Duration::from_millis(500));
 }
+
+/// Rotating QRs across instances: the turned code instance A's poll reports opens on instance B
+/// (the key comes from the shared seed), and B refuses the photo of A's first code.
+#[tokio::test]
+async fn a_rotated_code_from_one_instance_works_on_another_and_the_old_one_does_not() {
+    let ts = start(NewApp {
+        qr_rotate_secs: Some(1),
+        ..app("Desktop")
+    })
+    .await;
+    let b = ts.another_instance().await;
+    let d = ts.g3_generate(json!({})).await;
+    let random = d["random"].as_str().unwrap().to_owned();
+    let photo_id = d["scanId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(3_300)).await;
+    let s = ts.g3_status(&random).await;
+    let current_id = s["scanId"].as_str().expect("turned").to_owned();
+    let old = Phone::new()
+        .open(&format!("{}/s/{photo_id}", b.base))
+        .await
+        .unwrap();
+    assert_eq!(old.error_code, Some(2244), "{} photo on B", backend(&ts));
+    let url = format!("{}/s/{current_id}", b.base);
+    approve(&url, ALICE, None).await;
+    let s = ts.g3_status(&random).await;
+    assert_eq!(s["status"], 2, "{s}");
+}

@@ -346,6 +346,8 @@ pub struct WireUser {
     pub token_expired_at: Option<String>,
     /// qrlogin-server's extra `refreshToken` (PROTOCOL §4.6); Authing's G1–G3 have none.
     pub refresh_token: Option<Secret>,
+    /// G1: the callback the server's console configured (`redirect` beside the user).
+    pub redirect: Option<String>,
 }
 
 /// A G4 token set. `expire_in` is Authing's spelling.
@@ -791,6 +793,13 @@ pub fn parse_poll(id: DialectId, body: &[u8]) -> Result<ScanStatus, ProtocolErro
             "the device dialect is not an Authing poll",
         )),
     }
+}
+
+/// A rotating QR's current text in a poll reply (`data.qrContent`, contracts.md §1), in every
+/// generation's envelope; `None` from servers that do not rotate.
+pub fn rotated_qr_content(body: &[u8]) -> Option<String> {
+    let v = wire::object(body).ok()?;
+    wire::string(v.get("data")?, "qrContent")
 }
 
 /// Parse an exchange reply.

@@ -135,6 +135,7 @@ pub fn parse_user(v: &Value) -> WireUser {
         token: string(v, "token").map(Secret::new),
         token_expired_at: string(v, "tokenExpiredAt"),
         refresh_token: string(v, "refreshToken").map(Secret::new),
+        redirect: None,
     }
 }
 
@@ -191,7 +192,10 @@ pub(super) fn poll_g1(v: &Value) -> Result<ScanStatus, ProtocolError> {
     let code = int_field(inner, "code").ok_or_else(|| ProtocolError::new("data has no code"))?;
     if code == 200 {
         let user = match inner.get("data") {
-            Some(u) if u.is_object() => parse_user(u),
+            Some(u) if u.is_object() => WireUser {
+                redirect: string(inner, "redirect"),
+                ..parse_user(u)
+            },
             _ => return Err(ProtocolError::new("logged-in reply has no user")),
         };
         return Ok(ScanStatus::Authorized(Authorization::User(user)));

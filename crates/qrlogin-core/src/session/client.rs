@@ -330,7 +330,15 @@ impl Client {
             )
         });
         let rendered = match (&text, &qr.image_url) {
-            (Some(t), _) => qr::render(t, opts).map_err(qr_error)?,
+            (Some(t), _) => match &qr.custom_logo_url {
+                Some(l) => {
+                    let logo = self.absolute(l)?;
+                    qr::render_with_logo_url(&self.http, t, logo.as_str(), opts)
+                        .await
+                        .map_err(qr_error)?
+                }
+                None => qr::render(t, opts).map_err(qr_error)?,
+            },
             (None, Some(img)) => {
                 let img = self.absolute(img)?;
                 let logo = match &qr.custom_logo_url {
@@ -360,15 +368,27 @@ impl Client {
 
     /// One poll.
     pub async fn poll(&self, handle: &str, extras: &PollExtras) -> Result<ScanStatus, CoreError> {
+        Ok(self.poll_qr(handle, extras).await?.0)
+    }
+
+    /// One poll, with the new QR text when a rotating QR (our server, contracts.md §1) has
+    /// changed its code since the generate reply.
+    pub async fn poll_qr(
+        &self,
+        handle: &str,
+        extras: &PollExtras,
+    ) -> Result<(ScanStatus, Option<String>), CoreError> {
         if self.dialect() == DialectId::Device {
-            return self.device_poll(handle, extras).await;
+            return Ok((self.device_poll(handle, extras).await?, None));
         }
         let req = dialect::build_poll(self.dialect(), &self.config.app, handle, extras);
         let reply = self
             .send(&req, extras.wait.map(Duration::from_secs))
             .await?;
         match dialect::parse_poll(self.dialect(), &reply.body) {
-            Ok(s) if is_success(reply.status) || matches!(s, ScanStatus::Failed { .. }) => Ok(s),
+            Ok(s) if is_success(reply.status) || matches!(s, ScanStatus::Failed { .. }) => {
+                Ok((s, dialect::rotated_qr_content(&reply.body)))
+            }
             _ => Err(bad_reply(&reply)),
         }
     }

@@ -67,6 +67,9 @@ pub struct SessionOptions {
     pub tips: Tips,
     pub lang: Lang,
     pub qr: QrOptions,
+    /// The shell opens a callback after sign-in (`after_login = "redirect"`): the success tips
+    /// become `successRedirectTips`, as the SDK shows while it redirects.
+    pub redirecting: bool,
 }
 
 impl Default for SessionOptions {
@@ -90,6 +93,7 @@ impl Default for SessionOptions {
             tips: Tips::default(),
             lang: Lang::default(),
             qr: QrOptions::default(),
+            redirecting: false,
         }
     }
 }
@@ -320,6 +324,8 @@ impl Runner {
         let mut known: Option<&'static str> = None;
         let mut scanned_event: Option<LoginEvent> = None;
         let mut scanned_who: Option<(Option<String>, Option<String>)> = None;
+        // The picture on screen: a rotating QR replaces it while it waits.
+        let mut shown_event = qr.event.clone();
         loop {
             let now = Instant::now();
             if now >= give_up {
@@ -355,16 +361,16 @@ impl Runner {
                     let extras = extras.clone();
                     async move {
                         // An error code in a poll reply is sorted like any other failure.
-                        match client.poll(&handle, &extras).await? {
-                            ScanStatus::Failed { code, message } => {
+                        match client.poll_qr(&handle, &extras).await? {
+                            (ScanStatus::Failed { code, message }, _) => {
                                 Err(CoreError::business(code, message))
                             }
-                            status => Ok(status),
+                            polled => Ok(polled),
                         }
                     }
                 })
                 .await;
-            let status = match polled {
+            let (status, rotated) = match polled {
                 Ok(Some(s)) => s,
                 Ok(None) => return Ok(QrEnd::ExpiredDuringOutage),
                 // 2241 / 2244 / 2245: only a new QR helps.
@@ -373,7 +379,7 @@ impl Runner {
             };
             if std::mem::take(&mut self.recovered) {
                 // Back from an outage: the UI shows `failed`; show the QR (and scan) again.
-                self.emit(qr.event.clone());
+                self.emit(shown_event.clone());
                 if let Some(s) = &scanned_event {
                     self.emit(s.clone());
                 }
@@ -381,7 +387,11 @@ impl Runner {
             let name = status.known_name();
             let changed = name != known;
             match status {
-                ScanStatus::Pending => {}
+                ScanStatus::Pending => {
+                    if let Some(text) = rotated {
+                        self.show_rotated(&mut shown_event, text);
+                    }
+                }
                 ScanStatus::Scanned { nickname, photo } => {
                     let who = (nickname.clone(), photo.clone());
                     if scanned_who.as_ref() != Some(&who) {
@@ -398,7 +408,7 @@ impl Runner {
                 }
                 ScanStatus::Authorized(auth) => {
                     self.emit(LoginEvent::Authorized {
-                        tip_html: self.tip(TipKey::Success),
+                        tip_html: self.tip(self.success_tip()),
                     });
                     return match self.finish(auth, pkce).await {
                         Ok(true) => Ok(QrEnd::LoggedIn),
@@ -473,10 +483,54 @@ impl Runner {
         profile.avatar = self.avatar(user.photo.as_deref()).await;
         self.emit(LoginEvent::LoggedIn {
             profile,
-            tip_html: self.tip(TipKey::Success),
+            tip_html: self.tip(self.success_tip()),
             session,
+            redirect: user.redirect.clone(),
         });
         Ok(true)
+    }
+
+    /// A rotating QR turned: show its new code as the next `generation` (the window cross-fades
+    /// between generations), same deadline, and without counting a refresh: the refresh cap
+    /// counts QR sessions, not turns.
+    fn show_rotated(&mut self, shown: &mut LoginEvent, new_text: String) {
+        let LoginEvent::QrReady { text, .. } = shown else {
+            return;
+        };
+        if *text == new_text {
+            return;
+        }
+        let rendered = match crate::qr::render(&new_text, &self.opts.qr) {
+            Ok(r) => r,
+            Err(e) => {
+                // The old code still answers for the grace period; keep it rather than fail.
+                tracing::warn!(error = %e, "could not draw the rotated QR");
+                return;
+            }
+        };
+        self.generation += 1;
+        if let LoginEvent::QrReady {
+            svg,
+            png,
+            text,
+            generation,
+            ..
+        } = shown
+        {
+            *svg = rendered.svg_data_url;
+            *png = rendered.png_data_url;
+            *text = new_text;
+            *generation = self.generation;
+        }
+        self.emit(shown.clone());
+    }
+
+    fn success_tip(&self) -> TipKey {
+        if self.opts.redirecting {
+            TipKey::SuccessRedirect
+        } else {
+            TipKey::Success
+        }
     }
 
     fn user_session(&self, u: WireUser) -> Result<(WireUser, AuthSession), CoreError> {
@@ -644,6 +698,7 @@ fn claims_user(ts: &dialect::TokenSet) -> Option<WireUser> {
         token: None,
         token_expired_at: None,
         refresh_token: None,
+        redirect: None,
     })
 }
 

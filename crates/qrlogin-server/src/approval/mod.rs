@@ -202,8 +202,7 @@ async fn show_view(
     // Only the public id opens the page; a handle here would let a photo of an Authing QR act.
     let session = state
         .server
-        .store()
-        .session_by_scan_id(scan_id)
+        .session_by_public_id(scan_id)
         .await?
         .ok_or(ApiError::QrNotFound)?;
     let Some((user, token)) = page_user(state, headers).await? else {
@@ -274,8 +273,7 @@ async fn sign_in(
         }
         let qr = state
             .server
-            .store()
-            .session_by_scan_id(&scan_id)
+            .session_by_public_id(&scan_id)
             .await?
             .ok_or(ApiError::QrNotFound)?;
         let user = state

@@ -61,7 +61,8 @@ async fn generate_data(
         code_challenge: q.get("codeChallenge").cloned(),
         code_challenge_method: q.get("codeChallengeMethod").cloned(),
         requester: requester_from_query(q),
-        custom_data: None,
+        // G1 has no custom data; the session keeps the SDK's `enableFetchPhone` there.
+        custom_data: fetch_phone_requested(q).then(|| json!({ FETCH_PHONE: true })),
         ip: Some(peer.ip()),
         user_code: None,
     };
@@ -132,13 +133,15 @@ async fn poll_inner(
             .server
             .redeem(&s, &auth, Some(peer.ip()), &state.public_url)
             .await?;
+        let mut user = user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at);
+        if !fetches_phone(&s) {
+            // Authing's 身份管家 shares no phone number; only 小登录 (`enableFetchPhone`) does.
+            user["phone"] = Value::Null;
+        }
         return Ok(json!({
             "code": 200,
             "message": lang.pick("扫码登录成功", "Signed in by QR code"),
-            "data": with_tokens(
-                user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at),
-                &ex,
-            ),
+            "data": with_tokens(user, &ex),
             "redirect": app.redirect_url,
             "status": status.as_str(),
         }));
@@ -148,11 +151,31 @@ async fn poll_inner(
         _ => Value::Null,
     };
     let code = if status == Status::Expired { 2244 } else { 500 };
-    Ok(json!({
+    let mut inner = json!({
         "code": code,
         "message": status_description(status, lang),
         "data": data,
         "redirect": null,
         "status": status.as_str(),
-    }))
+    });
+    if let Value::Object(m) = &mut inner {
+        m.extend(state.rotation_fields(&s).await?);
+    }
+    Ok(inner)
+}
+
+/// The session's record of the generate request's `enableFetchPhone=true`.
+const FETCH_PHONE: &str = "enableFetchPhone";
+
+fn fetch_phone_requested(q: &HashMap<String, String>) -> bool {
+    q.get(FETCH_PHONE)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+fn fetches_phone(s: &crate::model::QrSession) -> bool {
+    s.custom_data
+        .as_ref()
+        .and_then(|c| c.get(FETCH_PHONE))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }

@@ -155,7 +155,7 @@ async fn check_data(
         Status::Authorized => s.ticket.clone().unwrap_or_default(),
         _ => String::new(),
     };
-    Ok(json!({
+    let mut data = json!({
         "qrcodeId": s.handle,
         "scanned": s.scanned_by.is_some(),
         "expired": status == Status::Expired,
@@ -169,7 +169,11 @@ async fn check_data(
         "userInfo": user_info,
         "ticket": ticket,
         "description": status_description(status, lang),
-    }))
+    });
+    if let Value::Object(m) = &mut data {
+        m.extend(state.rotation_fields(&s).await?);
+    }
+    Ok(data)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -94,6 +94,7 @@ async fn generate(
         let mut data = json!({
             "random": s.handle,
             "url": state.qr_png_url(&s.scan_id),
+            "customLogo": state.logo_url(&app),
         });
         if let Value::Object(m) = &mut data {
             m.extend(generate_extras(&s));
@@ -140,7 +141,7 @@ async fn check(
             },
         };
         let authorized = status == Status::Authorized;
-        Ok(json!({
+        let mut data = json!({
             "random": s.handle,
             "status": match status {
                 Status::Pending => 0,
@@ -154,7 +155,11 @@ async fn check(
             // The scanner's id is part of the user: shown only once the user agreed.
             "scannedUserId": if authorized { s.scanned_by.clone() } else { None },
             "description": status_description(status, lang),
-        }))
+        });
+        if let Value::Object(m) = &mut data {
+            m.extend(state.rotation_fields(&s).await?);
+        }
+        Ok(data)
     }
     .await;
     reply(lang, lang.pick("查询二维码状态成功！", "QR code status"), r)

@@ -103,7 +103,7 @@ async fn generate(
         let mut data = json!({
             "qrcodeId": s.handle,
             "url": state.qr_png_url(&s.scan_id),
-            "customLogoUrl": "",
+            "customLogoUrl": state.logo_url(&app),
         });
         if let Value::Object(m) = &mut data {
             m.extend(generate_extras(&s));
@@ -143,6 +143,7 @@ async fn status(
         let Value::Object(m) = &mut data else {
             return Err(ApiError::Internal);
         };
+        m.extend(state.rotation_fields(&s).await?);
         if matches!(
             status,
             Status::Scanned | Status::Authorized | Status::Cancelled

@@ -141,6 +141,10 @@ macro_rules! row_decoders {
                 access_ttl_secs: row
                     .try_get::<i64, _>("access_ttl_secs")?
                     .clamp(1, i64::from(u32::MAX)) as u32,
+                qr_rotate_secs: row
+                    .try_get::<i64, _>("qr_rotate_secs")?
+                    .clamp(0, i64::from(u32::MAX)) as u32,
+                logo_png: row.try_get("logo_png")?,
             })
         }
 
@@ -218,7 +222,7 @@ pub(crate) const SESSION_COLUMNS: &str = "handle, scan_id, generation, app_id, s
 
 pub(crate) const APP_COLUMNS: &str = "app_id, app_secret, name, redirect_url, \
     allow_client_exchange, return_full_user_info, qr_ttl_secs, ticket_ttl_secs, qr_payload, \
-    check_code, created_at, access_ttl_secs";
+    check_code, created_at, access_ttl_secs, qr_rotate_secs, logo_png";
 
 pub(crate) const USER_COLUMNS: &str = "id, username, password_hash, nickname, email, phone, \
     photo, created_at, logins_count, last_login, last_ip";

@@ -84,8 +84,9 @@ impl Store for SqliteStore {
     }
 
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
-        let sql =
-            format!("INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        let sql = format!(
+            "INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
         sqlx::query(&sql)
             .bind(&app.app_id)
             .bind(&app.app_secret)
@@ -99,6 +100,8 @@ impl Store for SqliteStore {
             .bind(app.check_code)
             .bind(app.created_at)
             .bind(i64::from(app.access_ttl_secs))
+            .bind(i64::from(app.qr_rotate_secs))
+            .bind(&app.logo_png)
             .execute(&self.pool)
             .await
             .map_err(backend)?;

@@ -377,6 +377,7 @@ impl Client {
             token_expired_at: None,
             // The token set (parse_token_set) carried the refresh token; this is the profile.
             refresh_token: None,
+            redirect: None,
         };
         if user.id.is_none() {
             return Err(ProtocolError::new("the IdP's user has no sub").into());

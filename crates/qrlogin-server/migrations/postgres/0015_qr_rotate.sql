@@ -1,0 +1,2 @@
+-- Rotating QRs (issue 15): a waiting QR's public id changes this often; 0 = never.
+ALTER TABLE apps ADD COLUMN qr_rotate_secs BIGINT NOT NULL DEFAULT 30;
