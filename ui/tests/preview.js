@@ -57,6 +57,12 @@ const PROFILE = {
   expiresAt: Date.now() + 14 * 86_400_000,
 };
 
+const UNREACHABLE = zh ? '无法连接登录服务器（127.0.0.1:8417：连接被拒绝）' : 'cannot reach the sign-in server (127.0.0.1:8417: connection refused)';
+function retrying(attempt, background) {
+  return { event: 'retrying', data: { attempt, delayMs: background ? 60_000 : 8_000, kind: 'network', problem: 'unreachable',
+    message: UNREACHABLE, background, tipHtml: TIPS.failed, retryTipHtml: TIPS.retry } };
+}
+
 const SCENARIOS = {
   loading: [{ event: 'starting', data: { attempt: 1 } }],
   waiting: [qr()],
@@ -68,8 +74,11 @@ const SCENARIOS = {
   cancelled: [qr(), { event: 'cancelled', data: { tipHtml: TIPS.cancelled, retryTipHtml: TIPS.retry, refreshing: false } }],
   refreshing: [qr(), { event: 'expired', data: { tipHtml: TIPS.expired, retryTipHtml: TIPS.retry, refreshing: true } }],
   expired: [qr(), { event: 'expired', data: { tipHtml: TIPS.expired, retryTipHtml: TIPS.retry, refreshing: false } }],
-  failed: [{ event: 'failed', data: { kind: 'network', message: 'error sending request for url (http://127.0.0.1:8417/api/v2/qrcode/gene): connection refused', retryable: true, tipHtml: TIPS.failed, retryTipHtml: TIPS.retry } },
-    { event: 'retrying', data: { attempt: 2, delayMs: 8_000, message: 'connection refused' } }],
+  // The engine retries by itself first (the retrying view), then shows Retry and goes on
+  // quietly in the background (contracts.md §3 and §6).
+  retrying: [qr(), retrying(2, false)],
+  failed: [{ event: 'failed', data: { kind: 'network', message: UNREACHABLE, retryable: true, tipHtml: TIPS.failed, retryTipHtml: TIPS.retry } },
+    retrying(7, true)],
   'kiosk-warning': [qr(), { event: 'loggedIn', data: { profile: PROFILE, tipHtml: TIPS.success } }],
   // Replays a full sign-in slowly, including a code refresh with its cross-fade.
   story: [qr(1), 'wait', { event: 'expired', data: { tipHtml: TIPS.expired, retryTipHtml: TIPS.retry, refreshing: true } }, 'wait', qr(2),
