@@ -5,6 +5,8 @@
 pub mod auth;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod rows;
+mod sql;
 mod sqlite;
 
 pub use auth::AuthStore;
@@ -80,149 +82,9 @@ pub trait Store: AuthStore + Send + Sync + 'static {
 /// sweep never holds locks that a status change has to wait for.
 pub(crate) const PURGE_BATCH: i64 = 500;
 
-/// The JSON columns of a session, as both backends store them (TEXT).
-pub(crate) struct SessionJson {
-    pub check_choices: String,
-    pub requester: Option<String>,
-    pub custom_data: Option<String>,
-}
-
-impl SessionJson {
-    pub fn of(s: &QrSession) -> StoreResult<Self> {
-        let text = |e: serde_json::Error| StoreError::Backend(e.to_string());
-        Ok(SessionJson {
-            check_choices: serde_json::to_string(&s.check_choices).map_err(text)?,
-            requester: s
-                .requester
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(text)?,
-            custom_data: s
-                .custom_data
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(text)?,
-        })
-    }
-}
-
 pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
         _ => StoreError::Backend(e.to_string()),
     }
 }
-
-/// Row decoding shared by both backends (same column names and Rust types); a macro because
-/// sqlx's generic `Row` bounds for seven column types are longer than the code.
-macro_rules! row_decoders {
-    ($row:ty) => {
-        fn app_from_row(row: &$row) -> Result<$crate::model::App, sqlx::Error> {
-            use sqlx::Row;
-            let payload: String = row.try_get("qr_payload")?;
-            Ok($crate::model::App {
-                app_id: row.try_get("app_id")?,
-                app_secret: row.try_get("app_secret")?,
-                name: row.try_get("name")?,
-                redirect_url: row.try_get("redirect_url")?,
-                allow_client_exchange: row.try_get("allow_client_exchange")?,
-                return_full_user_info: row.try_get("return_full_user_info")?,
-                qr_ttl_secs: row
-                    .try_get::<i64, _>("qr_ttl_secs")?
-                    .clamp(1, i64::from(u32::MAX)) as u32,
-                ticket_ttl_secs: row
-                    .try_get::<i64, _>("ticket_ttl_secs")?
-                    .clamp(1, i64::from(u32::MAX)) as u32,
-                qr_payload: $crate::model::QrPayload::parse(&payload).unwrap_or_default(),
-                check_code: row.try_get("check_code")?,
-                created_at: row.try_get("created_at")?,
-                access_ttl_secs: row
-                    .try_get::<i64, _>("access_ttl_secs")?
-                    .clamp(1, i64::from(u32::MAX)) as u32,
-                qr_rotate_secs: row
-                    .try_get::<i64, _>("qr_rotate_secs")?
-                    .clamp(0, i64::from(u32::MAX)) as u32,
-                logo_png: row.try_get("logo_png")?,
-            })
-        }
-
-        fn user_from_row(row: &$row) -> Result<$crate::model::User, sqlx::Error> {
-            use sqlx::Row;
-            Ok($crate::model::User {
-                id: row.try_get("id")?,
-                username: row.try_get("username")?,
-                password_hash: row.try_get("password_hash")?,
-                nickname: row.try_get("nickname")?,
-                email: row.try_get("email")?,
-                phone: row.try_get("phone")?,
-                photo: row.try_get("photo")?,
-                created_at: row.try_get("created_at")?,
-                logins_count: row.try_get("logins_count")?,
-                last_login: row.try_get("last_login")?,
-                last_ip: row.try_get("last_ip")?,
-            })
-        }
-
-        fn session_from_row(row: &$row) -> Result<$crate::model::QrSession, sqlx::Error> {
-            use sqlx::Row;
-            use $crate::model::{Generation, Requester, Status};
-            let decode = |col: &str, e: String| sqlx::Error::ColumnDecode {
-                index: col.to_owned(),
-                source: e.into(),
-            };
-            let generation: String = row.try_get("generation")?;
-            let status: String = row.try_get("status")?;
-            let choices: Option<String> = row.try_get("check_choices")?;
-            let requester: Option<String> = row.try_get("requester")?;
-            let custom: Option<String> = row.try_get("custom_data")?;
-            Ok($crate::model::QrSession {
-                handle: row.try_get("handle")?,
-                scan_id: row.try_get("scan_id")?,
-                generation: Generation::parse(&generation)
-                    .ok_or_else(|| decode("generation", generation.clone()))?,
-                app_id: row.try_get("app_id")?,
-                stored_status: Status::parse_stored(&status)
-                    .ok_or_else(|| decode("status", status.clone()))?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-                scanned_by: row.try_get("scanned_by")?,
-                scanned_at: row.try_get("scanned_at")?,
-                decided_at: row.try_get("decided_at")?,
-                ticket: row.try_get("ticket")?,
-                ticket_expires_at: row.try_get("ticket_expires_at")?,
-                ticket_used_at: row.try_get("ticket_used_at")?,
-                code_challenge: row.try_get("code_challenge")?,
-                check_code: row.try_get("check_code")?,
-                check_choices: choices
-                    .map(|c| {
-                        serde_json::from_str(&c).map_err(|e| decode("check_choices", e.to_string()))
-                    })
-                    .transpose()?
-                    .unwrap_or_default(),
-                requester: requester
-                    .map(|r| serde_json::from_str::<Requester>(&r))
-                    .transpose()
-                    .map_err(|e| decode("requester", e.to_string()))?,
-                custom_data: custom
-                    .map(|c| serde_json::from_str(&c))
-                    .transpose()
-                    .map_err(|e| decode("custom_data", e.to_string()))?,
-                qr_content: row.try_get("qr_content")?,
-            })
-        }
-    };
-}
-pub(crate) use row_decoders;
-
-pub(crate) const SESSION_COLUMNS: &str = "handle, scan_id, generation, app_id, status, \
-    created_at, expires_at, scanned_by, scanned_at, decided_at, ticket, ticket_expires_at, \
-    ticket_used_at, code_challenge, check_code, check_choices, requester, custom_data, qr_content";
-
-pub(crate) const APP_COLUMNS: &str = "app_id, app_secret, name, redirect_url, \
-    allow_client_exchange, return_full_user_info, qr_ttl_secs, ticket_ttl_secs, qr_payload, \
-    check_code, created_at, access_ttl_secs, qr_rotate_secs, logo_png";
-
-pub(crate) const USER_COLUMNS: &str = "id, username, password_hash, nickname, email, phone, \
-    photo, created_at, logins_count, last_login, last_ip";
