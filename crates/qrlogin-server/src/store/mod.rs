@@ -82,6 +82,25 @@ pub trait Store: AuthStore + Send + Sync + 'static {
 /// sweep never holds locks that a status change has to wait for.
 pub(crate) const PURGE_BATCH: i64 = 500;
 
+/// A pool of `options`' database, its schema brought up to date by `migrator` (at every open;
+/// sqlx locks the database while it migrates, so instances may start at once).
+pub(crate) async fn migrated_pool<DB>(
+    pool: sqlx::pool::PoolOptions<DB>,
+    options: <DB::Connection as sqlx::Connection>::Options,
+    migrator: &sqlx::migrate::Migrator,
+) -> StoreResult<sqlx::Pool<DB>>
+where
+    DB: sqlx::Database,
+    DB::Connection: sqlx::migrate::Migrate,
+{
+    let pool = pool.connect_with(options).await.map_err(backend_error)?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Backend(format!("migration: {e}")))?;
+    Ok(pool)
+}
+
 pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,

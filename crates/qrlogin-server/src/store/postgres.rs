@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::sql::{store_impl, Dialect, SESSION_ENDED};
-use super::{auth::auth_store_impl, backend_error as backend, StoreError, StoreResult};
+use super::{auth::auth_store_impl, backend_error as backend, migrated_pool, StoreResult};
 
 /// The `LISTEN`/`NOTIFY` channel of status changes; the payload is the session's handle.
 pub const NOTIFY_CHANNEL: &str = "qrlogin_session";
@@ -31,14 +31,8 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url).map_err(backend)?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration: {e}")))?;
+            .acquire_timeout(Duration::from_secs(10));
+        let pool = migrated_pool(pool, options, &sqlx::migrate!("./migrations/postgres")).await?;
         Ok(PgStore { pool })
     }
 

@@ -29,6 +29,29 @@ macro_rules! store_impl {
             use $crate::store::{backend_error as backend, StoreResult, PURGE_BATCH};
 
             impl $store {
+                /// The row that `sql` selects by its one parameter, a key.
+                async fn by_key<T>(&self, sql: &str, key: &str) -> StoreResult<Option<T>>
+                where
+                    T: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                {
+                    sqlx::query_as(sql)
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)
+                }
+
+                /// Every row that `sql` selects (it takes no parameters).
+                async fn all<T>(&self, sql: &str) -> StoreResult<Vec<T>>
+                where
+                    T: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+                {
+                    sqlx::query_as(sql)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(backend)
+                }
+
                 async fn one_session(
                     &self,
                     column: &str,
@@ -36,11 +59,7 @@ macro_rules! store_impl {
                 ) -> StoreResult<Option<QrSession>> {
                     // `column` is one of three literals chosen below, never user input.
                     let sql = format!("SELECT {SESSION_COLUMNS} FROM qr_sessions WHERE {column} = $1");
-                    sqlx::query_as(&sql)
-                        .bind(value)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
+                    self.by_key(&sql, value).await
                 }
 
                 /// Runs a statement of [`Dialect::status_change`]; true when it applied.
@@ -101,21 +120,14 @@ macro_rules! store_impl {
 
                 async fn get_app(&self, app_id: &str) -> StoreResult<Option<App>> {
                     let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE app_id = $1");
-                    sqlx::query_as(&sql)
-                        .bind(app_id)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
+                    self.by_key(&sql, app_id).await
                 }
 
                 async fn list_apps(&self) -> StoreResult<Vec<App>> {
                     // `seq` breaks ties of created_at by insertion order: the first app made is
                     // the pool's default app, the same on every instance.
                     let sql = format!("SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, seq");
-                    sqlx::query_as(&sql)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(backend)
+                    self.all(&sql).await
                 }
 
                 async fn insert_user(&self, user: &User) -> StoreResult<()> {
@@ -143,28 +155,17 @@ macro_rules! store_impl {
 
                 async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
                     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-                    sqlx::query_as(&sql)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
+                    self.by_key(&sql, id).await
                 }
 
                 async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
                     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-                    sqlx::query_as(&sql)
-                        .bind(username)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
+                    self.by_key(&sql, username).await
                 }
 
                 async fn list_users(&self) -> StoreResult<Vec<User>> {
                     let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, seq");
-                    sqlx::query_as(&sql)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(backend)
+                    self.all(&sql).await
                 }
 
                 async fn set_password_hash(&self, user_id: &str, hash: &str) -> StoreResult<bool> {

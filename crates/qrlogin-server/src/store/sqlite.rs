@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 
 use super::sql::{store_impl, Dialect, SESSION_ENDED};
-use super::{auth::auth_store_impl, backend_error as backend, StoreError, StoreResult};
+use super::{auth::auth_store_impl, backend_error as backend, migrated_pool, StoreResult};
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
@@ -28,15 +28,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration: {e}")))?;
+        let pool = SqlitePoolOptions::new().max_connections(4);
+        let pool = migrated_pool(pool, options, &sqlx::migrate!("./migrations/sqlite")).await?;
         Ok(SqliteStore { pool })
     }
 
