@@ -17,8 +17,8 @@ use crate::tokens::{Claims, Keys};
 use crate::{Limiter, RateLimits, Server};
 
 pub use crate::approval::page::esc;
+pub use crate::http::request::{basic_credentials, cookie};
 pub use crate::tokens::bearer;
-pub use crate::web::{basic_credentials, cookie};
 
 /// `Accept-Language` → `zh-CN` or `en`.
 pub fn accept_language(headers: &HeaderMap) -> &'static str {
@@ -30,13 +30,13 @@ pub fn accept_language(headers: &HeaderMap) -> &'static str {
 
 /// `wait` and `known` of a long-poll query, as text.
 pub fn long_poll_params(query: &HashMap<String, String>) -> (Option<u64>, Option<String>) {
-    let (wait, known) = crate::web::long_poll_params(query);
+    let (wait, known) = crate::http::request::long_poll_params(query);
     (wait, known.map(|s| format!("{s:?}")))
 }
 
 /// Parses `bytes` as every JSON body the server reads; `Err` is the 400 the client would get.
 pub fn json_body_value(bytes: &[u8]) -> Result<serde_json::Value, String> {
-    crate::web::json_body::<serde_json::Value>(&Bytes::copy_from_slice(bytes))
+    crate::http::request::json_body::<serde_json::Value>(&Bytes::copy_from_slice(bytes))
         .map_err(|e| e.to_string())
 }
 
@@ -151,7 +151,7 @@ pub fn router(server: &Server) -> Router {
     let (_tx, rx) = tokio::sync::watch::channel(false);
     // The sender is dropped, which `stopped()` takes as a shutdown: a long-poll answers at once
     // instead of holding the fuzzer for its `wait`.
-    let state = crate::web::AppState::new(
+    let state = crate::http::AppState::new(
         server.clone(),
         "http://127.0.0.1:9",
         Arc::new(Limiter::new(RateLimits::unlimited())),

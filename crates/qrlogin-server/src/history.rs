@@ -1,33 +1,21 @@
 //! The login history: every password sign-in (phone page or `/api/v3/signin`) and every QR
 //! decision on the phone, with who, which app, the requester's device and address and the
 //! approver's address. Kept [`HISTORY_KEEP`], swept with the QR sessions. Read by
-//! `GET /api/v3/get-my-login-history` (as Authing's v5 SDK calls it) and `qrlogin-server audit`.
+//! `GET /api/v3/get-my-login-history` (gen/history.rs) and `qrlogin-server audit`.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::errors::{ApiError, Error};
-use crate::i18n::Lang;
+use crate::errors::{ApiError, Error, Forbidden};
 use crate::ids;
 use crate::model::{now_ms, rfc3339, Millis, QrSession, User};
 use crate::server::Server;
 use crate::store::auth::{HistoryQuery, LoginEvent};
-use crate::tokens::bearer;
-use crate::web::{fail, header_str, ok, v3_ok_message, AppState, Envelope};
 
 /// How long the history is kept.
 pub const HISTORY_KEEP: Duration = Duration::from_secs(90 * 24 * 3600);
-/// Authing's page size limit for the history.
-const MAX_LIMIT: i64 = 50;
 
 /// One history line as the operator and the API see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -110,9 +98,7 @@ impl Server {
         let outcome = match (confirm, result) {
             (true, Ok(_)) => "authorized",
             (false, Ok(_)) => "cancelled",
-            (_, Err(ApiError::Forbidden(crate::errors::Forbidden::CheckCode))) => {
-                "wrong-check-code"
-            }
+            (_, Err(ApiError::Forbidden(Forbidden::CheckCode))) => "wrong-check-code",
             // Other refusals (expired, someone else's QR) changed nothing: not a login event.
             (_, Err(_)) => return,
         };
@@ -168,104 +154,4 @@ impl Server {
             .purge_auth(before, now_ms().saturating_sub(keep))
             .await?)
     }
-}
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v3/get-my-login-history", get(get_my_login_history))
-}
-
-/// `GET /api/v3/get-my-login-history?page&limit&appId&clientIp&success&start&end` with the
-/// user's token, answering Authing's `{totalCount, list: [LoginHistoryDto]}`.
-async fn get_my_login_history(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    match my_history(&state, &q, &headers).await {
-        Ok(data) => ok(Envelope::V3, v3_ok_message(lang), data),
-        Err(e) => fail(Envelope::V3, lang, &e),
-    }
-}
-
-async fn my_history(
-    state: &AppState,
-    q: &HashMap<String, String>,
-    headers: &HeaderMap,
-) -> Result<Value, ApiError> {
-    let token = header_str(headers, header::AUTHORIZATION.as_str())
-        .and_then(bearer)
-        .ok_or(ApiError::NotSignedIn)?;
-    let user = state
-        .server
-        .user_for_token(token)
-        .await?
-        .ok_or(ApiError::NotSignedIn)?;
-    let num = |k: &str| -> Result<Option<i64>, ApiError> {
-        match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => v
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::BadRequest(format!("{k} must be a number"))),
-        }
-    };
-    let page = num("page")?.unwrap_or(1).max(1);
-    let limit = num("limit")?.unwrap_or(10).clamp(1, MAX_LIMIT);
-    let success = match q.get("success").map(|v| v.trim()) {
-        None | Some("") => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(ApiError::BadRequest("success must be true or false".into())),
-    };
-    let text = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let query = HistoryQuery {
-        user_id: Some(user.id.clone()),
-        app_id: text("appId"),
-        client_ip: text("clientIp"),
-        success,
-        start: num("start")?,
-        end: num("end")?,
-        offset: (page - 1).saturating_mul(limit),
-        limit,
-    };
-    let (total, events) = state.server.store().login_history(&query).await?;
-    let apps = state.server.store().list_apps().await?;
-    let list: Vec<Value> = events
-        .into_iter()
-        .map(|e| {
-            let app_name = apps
-                .iter()
-                .find(|a| a.app_id == e.app_id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default();
-            json!({
-                "userId": e.user_id,
-                "appId": e.app_id,
-                "appName": app_name,
-                "appLoginUrl": "",
-                "appLogo": "",
-                "loginAt": rfc3339(e.at),
-                // The address of the computer that got signed in, or of the phone that signed in.
-                "clientIp": e.requester_ip.clone().or(e.approver_ip.clone()).unwrap_or_default(),
-                "success": e.success,
-                "errorMessage": (!e.success).then(|| e.outcome.clone()),
-                "userAgent": "",
-                "parsedUserAgent": {},
-                "loginMethod": if e.event == "sign-in" { "PASSWORD" } else { "QRCODE" },
-                "geoip": {},
-                // Ours, beside Authing's fields.
-                "event": e.event,
-                "outcome": e.outcome,
-                "requesterDevice": e.device,
-                "requesterIp": e.requester_ip,
-                "approverIp": e.approver_ip,
-            })
-        })
-        .collect();
-    Ok(json!({"totalCount": total, "list": list}))
 }

@@ -16,35 +16,53 @@
 //! # Ok(()) }
 //! ```
 
-mod approval;
-pub mod cli;
-pub mod client_addr;
-mod conn;
-pub mod device;
-mod errors;
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
-mod gen;
-mod history;
+// The layers, each importing only those above it (docs/contracts.md §2 "Layout"):
+// model (values) → store (storage) → domain (`Server` and its flows) → http (state, context
+// extractor, replies) → endpoints (generations, OAuth, device, approval page) → serve.
+
+// Model: the values, their ids and languages.
 mod i18n;
 mod ids;
+mod model;
+
+// Storage.
+pub mod store;
+
+// Domain: the server, its flows and rules.
+pub mod client_addr;
+mod crypto;
+mod devicecode;
+mod errors;
+mod history;
 mod limits;
 mod logo;
 pub mod longpoll;
 mod media;
-mod model;
-mod oidc;
 mod ratelimit;
 mod rotation;
-mod routes;
 mod server;
 mod service;
 mod sessions;
 mod signin_guard;
-pub mod store;
 mod tokens;
-mod web;
+
+// HTTP: the layer every endpoint stands on.
+mod http;
+
+// Endpoints: the four generations, OAuth and RFC 8628, the approval page.
+mod approval;
+pub mod device;
+mod gen;
+mod oidc;
+
+// Serving: the router, the accept loop, the command line.
+pub mod cli;
+mod conn;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+mod routes;
+mod serve;
 
 #[cfg(feature = "phone-client")]
 pub mod phone;
@@ -53,12 +71,11 @@ pub use client_addr::{ClientAddr, TrustedProxies};
 pub use errors::{ApiError, Error};
 pub use history::{LoginRecord, HISTORY_KEEP};
 pub use limits::EdgeLimits;
-pub use model::{App, QrPayload};
+pub use model::{App, QrPayload, ACCESS_TTL_SECS};
 pub use ratelimit::{Kind as LimitKind, Limiter, RateLimits};
+pub use serve::{RunningServer, ServeOptions};
 pub use server::{
-    redact_url, AppCredentials, NewApp, NewUser, OpenOptions, RunningServer, ServeOptions, Server,
-    UserInfo, DB_FILE, SWEEP_EVERY, SWEEP_KEEP,
+    redact_url, AppCredentials, NewApp, NewUser, OpenOptions, Server, UserInfo, DB_FILE,
+    SWEEP_EVERY, SWEEP_KEEP,
 };
-pub use sessions::{
-    SessionInfo, ACCESS_TTL_SECS, PHONE_PAGE_SESSION_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS,
-};
+pub use sessions::{SessionInfo, PHONE_PAGE_SESSION_SECS, REFRESH_TTL_SECS, SESSION_MAX_SECS};

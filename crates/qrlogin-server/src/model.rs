@@ -51,6 +51,10 @@ impl QrPayload {
     }
 }
 
+/// Default access-token lifetime of an app (`--access-ttl`): short, since a copied access token
+/// is good until it expires, while the refresh token that renews it can be withdrawn.
+pub const ACCESS_TTL_SECS: u32 = 3600;
+
 /// One application (client) of the user pool, with its QR login settings (PROTOCOL.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

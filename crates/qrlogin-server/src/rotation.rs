@@ -77,7 +77,7 @@ impl Rotation {
             return (!id.contains('.')).then_some(PublicId { scan_id, turn: 0 });
         };
         let turn: u64 = turn.parse().ok().filter(|t| *t > 0)?;
-        crate::service::constant_time_eq(tag, &self.tag(scan_id, turn))
+        crate::crypto::constant_time_eq(tag, &self.tag(scan_id, turn))
             .then_some(PublicId { scan_id, turn })
     }
 }

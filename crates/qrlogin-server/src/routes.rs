@@ -12,11 +12,11 @@ use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::http::{AppState, Code, Envelope};
 use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
-pub use crate::web::AppState;
-use crate::{approval, device, gen, history, oidc};
+use crate::{approval, device, gen, oidc};
 
 /// Request bodies are small JSON or forms; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -34,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(approval::router())
         .merge(oidc::router())
         .merge(device::router())
-        .merge(history::router())
+        .merge(gen::history::router())
         .route("/healthz", get(healthz))
         .route("/.well-known/qrlogin", get(discovery))
         .route("/.well-known/jwks.json", get(jwks))
@@ -106,7 +106,7 @@ async fn qr_png(
     Path(file): Path<String>,
 ) -> Response {
     if let Err(e) = state.limit(Kind::Poll, peer.ip()) {
-        return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &e);
+        return Code::fail(Lang::Zh, &e);
     }
     let Some(scan_id) = file.strip_suffix(".png") else {
         return not_found().await;
@@ -116,7 +116,7 @@ async fn qr_png(
     let session = match state.server.session_by_public_id(scan_id).await {
         Ok(Some(s)) => s,
         Ok(None) => return not_found().await,
-        Err(e) => return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &e),
+        Err(e) => return Code::fail(Lang::Zh, &e),
     };
     if scan_id == session.scan_id {
         return png(media::qr_png(&session.qr_content));

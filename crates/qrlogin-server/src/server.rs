@@ -1,30 +1,24 @@
 //! The library face of the crate (docs/contracts.md §2): open a data directory, add apps and
 //! users, and serve HTTP on an address, embedded in another program or from the CLI.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use serde::Serialize;
-use tokio::sync::watch;
 
-use crate::client_addr::TrustedProxies;
+use crate::crypto::{hash_password_blocking, warm_dummy_hash};
 use crate::errors::Error;
-use crate::limits::{EdgeLimits, HeldPolls};
+use crate::ids;
 #[cfg(feature = "postgres")]
 use crate::longpoll::PgNotifier;
 use crate::longpoll::{LocalNotifier, Notifier};
-use crate::model::{now_ms, rfc3339, App, Millis, QrPayload, User};
-use crate::ratelimit::{Limiter, RateLimits};
+use crate::model::{now_ms, rfc3339, App, Millis, QrPayload, User, ACCESS_TTL_SECS};
 use crate::signin_guard::SignInGuard;
 #[cfg(feature = "postgres")]
 use crate::store::PgStore;
 use crate::store::{SqliteStore, Store, StoreError};
 use crate::tokens::Keys;
-use crate::{conn, ids, routes};
 
 /// The file the embedded backend keeps in the data directory.
 pub const DB_FILE: &str = "qrlogin.db";
@@ -152,31 +146,6 @@ impl From<&User> for UserInfo {
     }
 }
 
-/// How to serve.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    pub listen: SocketAddr,
-    /// What `qrContent` links to (`{public_url}/s/{scanId}`); default `http://{local_addr}`.
-    pub public_url: Option<String>,
-    pub rate_limits: RateLimits,
-    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` name the client (default: none).
-    pub trusted_proxies: TrustedProxies,
-    /// Timeouts and caps of connections and long-polls.
-    pub edge: EdgeLimits,
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            public_url: None,
-            rate_limits: RateLimits::default(),
-            trusted_proxies: TrustedProxies::none(),
-            edge: EdgeLimits::default(),
-        }
-    }
-}
-
 /// An open data directory. Cheap to clone.
 #[derive(Clone)]
 pub struct Server {
@@ -299,9 +268,7 @@ impl Server {
             qr_payload: new.qr_payload,
             check_code: new.check_code,
             created_at: now_ms(),
-            access_ttl_secs: new
-                .access_ttl_secs
-                .unwrap_or(crate::sessions::ACCESS_TTL_SECS),
+            access_ttl_secs: new.access_ttl_secs.unwrap_or(ACCESS_TTL_SECS),
             qr_rotate_secs: new.qr_rotate_secs.unwrap_or(QR_ROTATE_SECS),
         };
         self.inner.store.insert_app(&app).await?;
@@ -392,68 +359,6 @@ impl Server {
         Ok(())
     }
 
-    /// Starts serving; returns once the socket accepts connections.
-    pub async fn serve(&self, options: ServeOptions) -> Result<RunningServer, Error> {
-        let listener = tokio::net::TcpListener::bind(options.listen)
-            .await
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::AddrInUse => Error::AddrInUse {
-                    addr: options.listen,
-                },
-                _ => Error::Bind {
-                    addr: options.listen,
-                    source,
-                },
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: options.listen,
-            source,
-        })?;
-        let base_url = format!("http://{local_addr}");
-        let public_url = match options.public_url {
-            Some(u) => {
-                let parsed = url::Url::parse(u.trim())
-                    .map_err(|e| Error::InvalidInput(format!("public URL {u:?}: {e}")))?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(Error::InvalidInput(format!(
-                        "public URL {u:?} must be http or https"
-                    )));
-                }
-                parsed.as_str().trim_end_matches('/').to_owned()
-            }
-            None => base_url.clone(),
-        };
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let limiter = Arc::new(Limiter::new(options.rate_limits));
-        let mut state = routes::AppState::new(
-            self.clone(),
-            &public_url,
-            Arc::clone(&limiter),
-            shutdown_rx.clone(),
-        );
-        state.held_polls = HeldPolls::new(&options.edge);
-        let held_polls = Arc::clone(&state.held_polls);
-        let app = routes::router(state);
-        let task = tokio::spawn(conn::serve(
-            listener,
-            app,
-            options.edge,
-            options.trusted_proxies,
-            shutdown_rx.clone(),
-        ));
-        let purger = tokio::spawn(sweep_loop(self.clone(), shutdown_rx));
-        tracing::info!(%base_url, %public_url, "serving");
-        Ok(RunningServer {
-            base_url,
-            local_addr,
-            shutdown_tx,
-            task: Some(task),
-            purger: Some(purger),
-            limiter,
-            held_polls,
-        })
-    }
-
     pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
     }
@@ -480,73 +385,6 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
 /// How long an ended session is kept: a requester that polls a little late still gets `expired`
 /// or `authorized` instead of "QR does not exist", and the operator can look at recent ones.
 pub const SWEEP_KEEP: Duration = Duration::from_secs(3600);
-
-async fn sweep_loop(server: Server, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(SWEEP_EVERY) => {}
-            _ = crate::service::stopped(&mut shutdown) => return,
-        }
-        match server.sweep(SWEEP_KEEP).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "ended QR sessions swept"),
-            Err(e) => tracing::warn!(error = %e, "sweeping ended QR sessions failed"),
-        }
-    }
-}
-
-/// A server that is running. Dropping it stops it too, without waiting.
-pub struct RunningServer {
-    base_url: String,
-    local_addr: SocketAddr,
-    shutdown_tx: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    purger: Option<tokio::task::JoinHandle<()>>,
-    limiter: Arc<Limiter>,
-    held_polls: Arc<HeldPolls>,
-}
-
-impl RunningServer {
-    /// `http://IP:PORT`, no trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Long-polls held right now. For the soak run (`qrlogin-bench soak`), which checks that
-    /// they return to zero; not a stable API.
-    #[doc(hidden)]
-    pub fn held_long_polls(&self) -> usize {
-        self.held_polls.held()
-    }
-
-    /// Client addresses the rate limiter keeps state for. For the soak run; not a stable API.
-    #[doc(hidden)]
-    pub fn limiter_tracked(&self) -> usize {
-        self.limiter.tracked()
-    }
-
-    /// Stops accepting, answers held long-polls with the current status, waits for in-flight
-    /// requests, then returns.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown_tx.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-        if let Some(purger) = self.purger.take() {
-            let _ = purger.await;
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        let _ = self.shutdown_tx.send(true);
-    }
-}
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
@@ -597,78 +435,4 @@ fn make_private(dir: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn make_private(_dir: &Path) -> std::io::Result<()> {
     Ok(())
-}
-
-pub(crate) fn hash_password(password: &str) -> Result<String, Error> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::InvalidInput(format!("cannot hash the password: {e}")))
-}
-
-/// A hash to verify against when the username is unknown, so that both cases take as long.
-/// Made once per process: by [`warm_dummy_hash`] in the background, or here by the first sign-in
-/// that needs it before then (a second caller waits for the first).
-pub(crate) fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hash_password("not a password of anyone")
-            // Never reached with the default parameters; an impossible hash still fails closed.
-            .unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$invalid".into())
-    })
-}
-
-fn warm_dummy_hash() {
-    let _ = std::thread::Builder::new()
-        .name("dummy-hash".into())
-        .spawn(|| {
-            dummy_hash();
-        });
-}
-
-async fn hash_password_blocking(password: String) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| Error::InvalidInput(format!("hashing task failed: {e}")))?
-}
-
-/// Argon2id verification, off the async threads (it is slow on purpose).
-pub(crate) async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Made off the start path, the dummy is still a real Argon2id hash with the parameters real
-    /// passwords get: an unknown username costs one full verification, like a known one.
-    #[test]
-    fn the_dummy_hash_costs_what_a_real_one_does() {
-        let parsed = PasswordHash::new(dummy_hash()).expect("a PHC string");
-        assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        let real = hash_password("correct horse").unwrap();
-        let real = PasswordHash::new(&real).unwrap();
-        assert_eq!(parsed.params, real.params, "same memory, iterations, lanes");
-        assert!(!verify_blocking("", dummy_hash()));
-        assert!(!verify_blocking("not a password", dummy_hash()));
-    }
-
-    fn verify_blocking(password: &str, hash: &str) -> bool {
-        let parsed = PasswordHash::new(hash).unwrap();
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    }
 }

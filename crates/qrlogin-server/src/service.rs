@@ -8,16 +8,17 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::crypto::{constant_time_eq, dummy_hash, pkce_matches, verify_password};
+use crate::devicecode;
 use crate::errors::{ApiError, Forbidden};
 use crate::ids;
 use crate::model::{
     now_ms, rfc3339, App, Generation, QrPayload, QrSession, Requester, Status, User,
 };
 use crate::rotation;
-use crate::server::{verify_password, Server};
+use crate::server::Server;
 use crate::sessions::NewSession;
 use crate::store::auth::SessionKind;
 use crate::store::StoreError;
@@ -131,7 +132,7 @@ impl Server {
         });
         let (check_code, check_choices) = if let Some(u) = &req.user_code {
             if app.check_code {
-                let (code, choices) = crate::device::user_code_choices(u);
+                let (code, choices) = devicecode::user_code_choices(u);
                 (Some(code), choices)
             } else {
                 (None, Vec::new())
@@ -184,7 +185,7 @@ impl Server {
     /// The text the QR encodes (PROTOCOL.md §4.1).
     fn qr_content(&self, app: &App, s: &QrSession, public_url: &str) -> String {
         if s.generation == Generation::Device {
-            return crate::device::verification_uri_complete(public_url, &s.scan_id);
+            return devicecode::verification_uri_complete(public_url, &s.scan_id);
         }
         if app.qr_payload == QrPayload::Url {
             return format!("{public_url}/s/{}", s.scan_id);
@@ -575,7 +576,7 @@ impl Server {
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| crate::server::dummy_hash().to_owned());
+            .unwrap_or_else(|| dummy_hash().to_owned());
         let ok = {
             let _slot = guard.verification_slot().await?;
             verify_password(password.to_owned(), hash).await
@@ -617,40 +618,8 @@ pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// base64url(SHA-256(verifier)) == challenge, for a 43..=128 character verifier (RFC 7636).
-pub(crate) fn pkce_matches(verifier: &str, challenge: &str) -> bool {
-    if !(43..=128).contains(&verifier.len()) {
-        return false;
-    }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    constant_time_eq(&computed, challenge)
-}
-
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// A requester field the approval page may show (limits.rs: no controls, no bidi, capped).
 fn clip(s: Option<String>) -> Option<String> {
     s.map(|s| crate::limits::clean_field(&s))
         .filter(|s| !s.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pkce_follows_rfc7636_example() {
-        // RFC 7636 appendix B.
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert!(pkce_matches(verifier, challenge));
-        assert!(!pkce_matches("short", challenge));
-        assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
-    }
 }

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::crypto::token_hash;
 use crate::errors::{ApiError, Error, Forbidden};
 use crate::ids;
 use crate::model::{now_ms, rfc3339, App, Millis, User};
@@ -18,9 +18,6 @@ use crate::server::{AppCredentials, Server};
 use crate::store::auth::{AuthSession, SessionKind};
 use crate::tokens::{Claims, Minted};
 
-/// Default access-token lifetime (app setting `--access-ttl`): short, since a copied access token
-/// is good until it expires, while the refresh token that renews it can be withdrawn.
-pub const ACCESS_TTL_SECS: u32 = 3600;
 /// A refresh token unused this long expires, and with it the session (idle timeout). Authing's
 /// default token lifetime, so a kiosk signed in on Monday still is next Monday.
 pub const REFRESH_TTL_SECS: i64 = 14 * 24 * 3600;
@@ -67,11 +64,6 @@ pub struct SessionInfo {
     pub created: String,
     pub last_used: String,
     pub expires: String,
-}
-
-/// Hex SHA-256 of a refresh token: what the store keeps instead of the token.
-pub(crate) fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
 /// A new opaque refresh token: 256 bits, base64url, with a prefix that tells it from a JWT.

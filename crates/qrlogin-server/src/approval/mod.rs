@@ -14,15 +14,18 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::client_addr::different_networks;
+use crate::crypto::{constant_time_eq, csrf_for_session};
 use crate::errors::{ApiError, Forbidden};
+use crate::http::auth::SESSION_COOKIE;
+use crate::http::reply::with_retry_after;
+use crate::http::request::cookie;
+use crate::http::AppState;
 use crate::i18n::Lang;
 use crate::ids;
 use crate::model::{now_ms, QrSession, Status, User};
 use crate::ratelimit::Kind;
-use crate::service::constant_time_eq;
 use crate::sessions::{NewSession, PHONE_PAGE_SESSION_SECS};
 use crate::store::auth::SessionKind;
-use crate::web::{cookie, csrf_for_session, AppState, SESSION_COOKIE};
 use page::{Frame, View};
 
 const PHONE_JS: &str = include_str!("assets/phone.js");
@@ -136,7 +139,7 @@ async fn show(
                 message: e.message(lang),
             };
             let resp = page_response(status, page::render(&frame, &view), cookies);
-            crate::web::with_retry_after(resp, &e)
+            with_retry_after(resp, &e)
         }
     }
 }
@@ -198,7 +201,7 @@ async fn show_view(
     headers: &HeaderMap,
 ) -> Result<(Option<String>, OwnedView), ApiError> {
     state.limit(Kind::Poll, peer.ip())?;
-    crate::device::limit_user_code_guess(state, scan_id, peer.ip())?;
+    state.limit_user_code_guess(scan_id, peer.ip())?;
     // Only the public id opens the page; a handle here would let a photo of an Authing QR act.
     let session = state
         .server
@@ -349,7 +352,7 @@ fn error_page(
         },
     );
     let resp = page_response(error_status(e), html, cookies);
-    crate::web::with_retry_after(resp, e)
+    with_retry_after(resp, e)
 }
 
 #[derive(Debug, Deserialize)]

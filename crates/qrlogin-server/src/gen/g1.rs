@@ -2,75 +2,76 @@
 //! `POST /oauth/wxapp/confirm/qr?random=`, whose inner `code == 200` carries the user and token.
 //! G1 has no exchange, so the authorized poll is the exchange: single use, PKCE or secret bound.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{generate_extras, requester_from_query, scanner, status_description};
+use super::{
+    brief_user, generate, poll, query_request, scanner, status_description, user_legacy,
+    with_generate_extras, with_rotation, with_tokens, Params,
+};
 use crate::errors::ApiError;
+use crate::http::{limit, AppState, Code, Ctx, Envelope, Reply};
 use crate::i18n::Lang;
-use crate::model::{now_ms, rfc3339, Generation, Status};
+use crate::model::{now_ms, rfc3339, Generation, QrSession, Status};
 use crate::ratelimit::Kind;
 use crate::service::GenerateRequest;
-use crate::web::{
-    brief_user, exchange_auth, fail, long_poll_params, ok, user_legacy, with_tokens, AppState,
-    Envelope,
-};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/oauth/wxapp/qrcode/{app_id}", get(generate))
-        .route("/oauth/wxapp/confirm/qr", post(poll))
+        .route("/oauth/wxapp/qrcode/{app_id}", get(generate_qr))
+        .route("/oauth/wxapp/confirm/qr", post(check))
 }
 
-async fn generate(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(app_id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    match generate_data(&state, peer, &app_id, &q).await {
-        Ok(data) => ok(
-            Envelope::Code,
-            lang.pick("获取二维码成功", "QR code generated"),
-            data,
-        ),
-        Err(e) => fail(Envelope::Code, lang, &e),
+/// G1's poll envelope: its own `{code, message, data, redirect}` inside an outer
+/// `{code: 200, data}`, refusals too; only a rate limit answers as [`Code`] does.
+struct PollEnvelope;
+
+impl Envelope for PollEnvelope {
+    fn ok(_: Lang, _: Option<&'static str>, inner: Value) -> Response {
+        Json(json!({"code": 200, "data": inner})).into_response()
+    }
+
+    fn fail(lang: Lang, e: &ApiError) -> Response {
+        if let ApiError::RateLimited { .. } = e {
+            return Code::fail(lang, e);
+        }
+        let inner = json!({
+            "code": e.code(),
+            "message": e.message(lang),
+            "data": null,
+            "redirect": null,
+        });
+        Self::ok(lang, None, inner)
     }
 }
 
+async fn generate_qr(
+    Path(app_id): Path<String>,
+    Query(q): Query<Params>,
+    ctx: Ctx<Code, limit::Generate>,
+) -> Reply<Code> {
+    let r = generate_data(&ctx, &app_id, &q).await;
+    ctx.reply_saying(("获取二维码成功", "QR code generated"), r)
+}
+
 async fn generate_data(
-    state: &AppState,
-    peer: SocketAddr,
+    ctx: &Ctx<Code, limit::Generate>,
     app_id: &str,
-    q: &HashMap<String, String>,
+    q: &Params,
 ) -> Result<Value, ApiError> {
-    state.limit(Kind::Generate, peer.ip())?;
+    let state = &ctx.state;
     let app = state.server.app_for(Some(app_id)).await?;
-    let req = GenerateRequest {
-        // The SDK makes `random`; a variant SDK omits it and reads ours back.
-        handle: q.get("random").cloned().filter(|r| !r.is_empty()),
-        code_challenge: q.get("codeChallenge").cloned(),
-        code_challenge_method: q.get("codeChallengeMethod").cloned(),
-        requester: requester_from_query(q),
-        // G1 has no custom data; the session keeps the SDK's `enableFetchPhone` there.
-        custom_data: fetch_phone_requested(q).then(|| json!({ FETCH_PHONE: true })),
-        ip: Some(peer.ip()),
-        user_code: None,
-    };
-    let s = state
-        .server
-        .generate(Generation::G1, &app, req, &state.public_url)
-        .await?;
-    let mut data = json!({
+    // G1 has no custom data; the session keeps the SDK's `enableFetchPhone` there.
+    let custom = fetch_phone_requested(q).then(|| json!({ FETCH_PHONE: true }));
+    let req = query_request(q, custom);
+    // The SDK makes `random`; a variant SDK omits it and reads ours back.
+    let handle = q.get("random").cloned().filter(|r| !r.is_empty());
+    let req = GenerateRequest { handle, ..req };
+    let s = generate(ctx, Generation::G1, &app, req).await?;
+    let data = json!({
         "_id": s.handle,
         "random": s.handle,
         "client": app.app_id,
@@ -81,57 +82,30 @@ async fn generate_data(
         "success": false,
         "used": false,
     });
-    if let Value::Object(m) = &mut data {
-        m.extend(generate_extras(&s));
-    }
-    Ok(data)
+    Ok(with_generate_extras(data, &s))
 }
 
-async fn poll(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    let inner = match poll_inner(&state, peer, &q, &headers, lang).await {
-        Ok(inner) => inner,
-        Err(e @ ApiError::RateLimited { .. }) => return fail(Envelope::Code, lang, &e),
-        Err(e) => json!({
-            "code": e.code(),
-            "message": e.message(lang),
-            "data": null,
-            "redirect": null,
-        }),
-    };
-    Json(json!({"code": 200, "data": inner})).into_response()
+async fn check(
+    Query(q): Query<Params>,
+    ctx: Ctx<PollEnvelope, limit::Poll>,
+) -> Reply<PollEnvelope> {
+    ctx.reply(check_inner(&ctx, &q).await)
 }
 
 /// The inner `{code, message, data, redirect}`; we add `status` (canonical name) so that a
 /// client of our server can tell scanned, cancelled and expired apart.
-async fn poll_inner(
-    state: &AppState,
-    peer: SocketAddr,
-    q: &HashMap<String, String>,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<Value, ApiError> {
-    state.limit(Kind::Poll, peer.ip())?;
-    let random = q
-        .get("random")
-        .map(|r| r.trim())
-        .filter(|r| !r.is_empty())
-        .ok_or(ApiError::QrNotFound)?;
-    let (wait, known) = long_poll_params(q);
-    let s = state.long_poll(peer.ip(), random, wait, known).await?;
+async fn check_inner(ctx: &Ctx<PollEnvelope, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
+    let state = &ctx.state;
+    let s = poll(ctx, q, "random").await?;
     let status = s.status_at(now_ms());
     let app = state.server.app_for(Some(&s.app_id)).await?;
+    let lang = ctx.lang;
     if status == Status::Authorized {
-        state.limit(Kind::Exchange, peer.ip())?;
-        let auth = exchange_auth(headers, q.get("codeVerifier").cloned());
+        state.limit(Kind::Exchange, ctx.ip)?;
+        let auth = ctx.exchange_auth(q.get("codeVerifier").cloned());
         let ex = state
             .server
-            .redeem(&s, &auth, Some(peer.ip()), &state.public_url)
+            .redeem(&s, &auth, Some(ctx.ip), &state.public_url)
             .await?;
         let mut user = user_legacy(state, &ex.user, &ex.access.token, ex.access.expires_at);
         if !fetches_phone(&s) {
@@ -151,28 +125,25 @@ async fn poll_inner(
         _ => Value::Null,
     };
     let code = if status == Status::Expired { 2244 } else { 500 };
-    let mut inner = json!({
+    let inner = json!({
         "code": code,
         "message": status_description(status, lang),
         "data": data,
         "redirect": null,
         "status": status.as_str(),
     });
-    if let Value::Object(m) = &mut inner {
-        m.extend(state.rotation_fields(&s).await?);
-    }
-    Ok(inner)
+    with_rotation(state, inner, &s).await
 }
 
 /// The session's record of the generate request's `enableFetchPhone=true`.
 const FETCH_PHONE: &str = "enableFetchPhone";
 
-fn fetch_phone_requested(q: &HashMap<String, String>) -> bool {
+fn fetch_phone_requested(q: &Params) -> bool {
     q.get(FETCH_PHONE)
         .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
-fn fetches_phone(s: &crate::model::QrSession) -> bool {
+fn fetches_phone(s: &QrSession) -> bool {
     s.custom_data
         .as_ref()
         .and_then(|c| c.get(FETCH_PHONE))

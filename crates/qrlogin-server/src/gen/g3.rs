@@ -1,45 +1,26 @@
 //! G3, `/api/v2/qrcode/*` (authing-js-sdk 4.x, Guard): POST gene, GET check with `status`
 //! -1/0/1/2/3, POST userinfo for the ticket, and the phone's scanned/confirm/cancel.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::extract::{Path, Query};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    full_user_on_poll, generate_extras, phone_action, phone_status_number, scanner,
-    status_description, GenerateExtensions, PhoneAction, PhoneBody, PollUser,
+    exchange_for_user, generate, phone_status, poll, poll_user_info, status_description,
+    user_legacy, with_generate_extras, with_rotation, GenerateExtensions, Params, PhoneAction,
 };
 use crate::errors::ApiError;
-use crate::i18n::Lang;
-use crate::model::{now_ms, Generation, Status};
-use crate::ratelimit::Kind;
-use crate::service::GenerateRequest;
-use crate::web::{
-    brief_user, exchange_auth, fail, header_str, json_body, long_poll_params, ok, user_v2,
-    with_tokens, without_tokens, AppState, Envelope,
-};
+use crate::http::{limit, AppState, Code, Ctx, Reply};
+use crate::model::{now_ms, Generation, Status, User};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/qrcode/gene", post(generate))
+        .route("/api/v2/qrcode/gene", post(generate_qr))
         .route("/api/v2/qrcode/check", get(check))
         .route("/api/v2/qrcode/userinfo", post(exchange))
         .route("/api/v2/qrcode/{action}", post(phone))
-}
-
-fn reply(lang: Lang, message: &str, r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(data) => ok(Envelope::Code, message, data),
-        Err(e) => fail(Envelope::Code, lang, &e),
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,193 +39,82 @@ struct GenerateBody {
     ext: GenerateExtensions,
 }
 
-async fn generate(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    let r = async {
-        state.limit(Kind::Generate, peer.ip())?;
-        let b: GenerateBody = json_body(&body)?;
-        let scene = b.scene.as_deref().unwrap_or("APP_AUTH");
-        if scene != "APP_AUTH" {
-            return Err(ApiError::BadRequest(format!(
-                "scene {scene} is not offered by this server (APP_AUTH only)"
-            )));
-        }
-        let app = state
-            .server
-            .app_for(header_str(&headers, "x-authing-app-id"))
-            .await?;
-        let req = GenerateRequest {
-            handle: None,
-            code_challenge: b.ext.code_challenge,
-            code_challenge_method: b.ext.code_challenge_method,
-            requester: b.ext.requester,
-            custom_data: b.params.or(b.custom_data).or(b.custome_data),
-            ip: Some(peer.ip()),
-            user_code: None,
-        };
-        let s = state
-            .server
-            .generate(Generation::G3, &app, req, &state.public_url)
-            .await?;
-        let mut data = json!({
-            "random": s.handle,
-            "url": state.qr_png_url(&s.scan_id),
-            "customLogo": state.logo_url(&app),
-        });
-        if let Value::Object(m) = &mut data {
-            m.extend(generate_extras(&s));
-        }
-        Ok(data)
+async fn generate_qr(ctx: Ctx<Code, limit::Generate>) -> Reply<Code> {
+    let r = generate_data(&ctx).await;
+    ctx.reply_saying(("获取二维码成功", "QR code generated"), r)
+}
+
+async fn generate_data(ctx: &Ctx<Code, limit::Generate>) -> Result<Value, ApiError> {
+    let b: GenerateBody = ctx.json()?;
+    let scene = b.scene.as_deref().unwrap_or("APP_AUTH");
+    if scene != "APP_AUTH" {
+        return Err(ApiError::BadRequest(format!(
+            "scene {scene} is not offered by this server (APP_AUTH only)"
+        )));
     }
-    .await;
-    reply(lang, lang.pick("获取二维码成功", "QR code generated"), r)
+    let app = ctx.app().await?;
+    let custom = b.params.or(b.custom_data).or(b.custome_data);
+    let s = generate(ctx, Generation::G3, &app, b.ext.request(custom)).await?;
+    let state = &ctx.state;
+    let data = json!({
+        "random": s.handle,
+        "url": state.qr_png_url(&s.scan_id),
+        "customLogo": state.logo_url(&app),
+    });
+    Ok(with_generate_extras(data, &s))
 }
 
-async fn check(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    let r = async {
-        state.limit(Kind::Poll, peer.ip())?;
-        let random = q
-            .get("random")
-            .map(|r| r.trim())
-            .filter(|r| !r.is_empty())
-            .ok_or(ApiError::QrNotFound)?;
-        let (wait, known) = long_poll_params(&q);
-        let s = state.long_poll(peer.ip(), random, wait, known).await?;
-        let status = s.status_at(now_ms());
-        let full = full_user_on_poll(
-            &state,
-            &s,
-            peer.ip(),
-            q.get("codeVerifier").map(String::as_str),
-        )
-        .await?;
-        let user_info = match &full {
-            Some(PollUser::Delivered(ex)) => with_tokens(
-                user_v2(&state, &ex.user, &ex.access.token, ex.access.expires_at),
-                ex,
-            ),
-            Some(PollUser::Already(user)) => without_tokens(user_v2(&state, user, "", 0)),
-            None => match scanner(&state, &s).await? {
-                Some(user) => brief_user(&state, &user),
-                None => json!({}),
-            },
-        };
-        let authorized = status == Status::Authorized;
-        let mut data = json!({
-            "random": s.handle,
-            "status": match status {
-                Status::Pending => 0,
-                Status::Scanned => 1,
-                Status::Authorized => 2,
-                Status::Cancelled => 3,
-                Status::Expired => -1,
-            },
-            "userInfo": user_info,
-            "ticket": if authorized { s.ticket.clone() } else { None },
-            // The scanner's id is part of the user: shown only once the user agreed.
-            "scannedUserId": if authorized { s.scanned_by.clone() } else { None },
-            "description": status_description(status, lang),
-        });
-        if let Value::Object(m) = &mut data {
-            m.extend(state.rotation_fields(&s).await?);
-        }
-        Ok(data)
-    }
-    .await;
-    reply(lang, lang.pick("查询二维码状态成功！", "QR code status"), r)
+async fn check(Query(q): Query<Params>, ctx: Ctx<Code, limit::Poll>) -> Reply<Code> {
+    let r = check_data(&ctx, &q).await;
+    ctx.reply_saying(("查询二维码状态成功！", "QR code status"), r)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExchangeBody {
-    #[serde(default)]
-    ticket: String,
-    #[serde(default)]
-    code_verifier: Option<String>,
+/// `status` -1 expired, 0 waiting, 1 scanned, 2 authorized (with the ticket), 3 cancelled.
+async fn check_data(ctx: &Ctx<Code, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
+    let s = poll(ctx, q, "random").await?;
+    let status = s.status_at(now_ms());
+    let user_info = poll_user_info(ctx, &s, q, user_v2).await?;
+    let authorized = status == Status::Authorized;
+    let data = json!({
+        "random": s.handle,
+        "status": match status {
+            Status::Pending => 0,
+            Status::Scanned => 1,
+            Status::Authorized => 2,
+            Status::Cancelled => 3,
+            Status::Expired => -1,
+        },
+        "userInfo": user_info,
+        "ticket": if authorized { s.ticket.clone() } else { None },
+        // The scanner's id is part of the user: shown only once the user agreed.
+        "scannedUserId": if authorized { s.scanned_by.clone() } else { None },
+        "description": status_description(status, ctx.lang),
+    });
+    with_rotation(&ctx.state, data, &s).await
 }
 
-async fn exchange(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    let r = async {
-        state.limit(Kind::Exchange, peer.ip())?;
-        let b: ExchangeBody = json_body(&body)?;
-        let auth = exchange_auth(&headers, b.code_verifier);
-        let ex = state
-            .server
-            .exchange(&b.ticket, &auth, Some(peer.ip()), &state.public_url)
-            .await?;
-        Ok(with_tokens(
-            user_v2(&state, &ex.user, &ex.access.token, ex.access.expires_at),
-            &ex,
-        ))
-    }
-    .await;
-    reply(
-        lang,
-        lang.pick("换取用户信息成功", "User info exchanged"),
-        r,
-    )
+async fn exchange(ctx: Ctx<Code, limit::Exchange>) -> Reply<Code> {
+    let r = exchange_for_user(&ctx, user_v2).await;
+    ctx.reply_saying(("换取用户信息成功", "User info exchanged"), r)
 }
 
-async fn phone(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(action): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let lang = Lang::from_api_headers(&headers);
-    let (action, message) = match action.as_str() {
-        "scanned" => (
-            PhoneAction::Scan,
-            lang.pick("二维码扫描确认成功", "QR code scanned"),
-        ),
-        "confirm" => (
-            PhoneAction::Confirm,
-            lang.pick("授权登录成功", "Sign-in authorized"),
-        ),
-        "cancel" => (
-            PhoneAction::Cancel,
-            lang.pick("取消授权成功", "Sign-in cancelled"),
-        ),
-        _ => return fail(Envelope::Code, lang, &ApiError::QrNotFound),
+async fn phone(Path(action): Path<String>, ctx: Ctx<Code, limit::Poll>) -> Reply<Code> {
+    let Some((action, message)) = PhoneAction::from_path(&action) else {
+        return ctx.reply(Err(ApiError::QrNotFound));
     };
-    let r = async {
-        let b: PhoneBody = json_body(&body)?;
-        let s = phone_action(
-            &state,
-            &headers,
-            peer.ip(),
-            b.id(),
-            action,
-            b.check_code.as_deref(),
-        )
-        .await?;
-        let mut data = json!({
-            "status": phone_status_number(&s),
-            "description": status_description(s.status_at(now_ms()), lang),
-        });
-        if let (Some(id), Value::Object(m)) = (b.random.as_ref(), &mut data) {
-            m.insert("random".into(), id.clone().into());
+    let r = phone_status(&ctx, action, "random").await;
+    ctx.reply_saying(message, r)
+}
+
+/// G3's user object: G2's without `_id` and `browser`, and `lastIp` for `lastIP`.
+fn user_v2(state: &AppState, user: &User, token: &str, token_expires_at: i64) -> Value {
+    let mut v = user_legacy(state, user, token, token_expires_at);
+    if let Value::Object(m) = &mut v {
+        m.remove("_id");
+        m.remove("browser");
+        if let Some(ip) = m.remove("lastIP") {
+            m.insert("lastIp".into(), ip);
         }
-        Ok(data)
     }
-    .await;
-    reply(lang, message, r)
+    v
 }
