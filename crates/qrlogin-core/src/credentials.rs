@@ -48,7 +48,7 @@ impl Credentials {
                         .saturating_mul(1000),
                 )
             })
-            .or_else(|| crate::profile::jwt_expiry_ms(r.access_token.expose()));
+            .or_else(|| crate::profile::fresh_jwt_expiry_ms(r.access_token.expose(), now));
         Self {
             access_token: r.access_token,
             id_token: r.id_token.or_else(|| self.id_token.clone()),

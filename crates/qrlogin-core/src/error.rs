@@ -116,6 +116,10 @@ pub enum CoreError {
         len: usize,
         shape: Shape,
     },
+    /// The server speaks another scheme than the URL: TLS was asked of a plain HTTP server
+    /// (`url_is_https`), or plain HTTP of a TLS server.
+    #[error("{}", if *.url_is_https { "the server answered in plain HTTP, not TLS (https:// at an http server?)" } else { "the server answered in TLS, not plain HTTP (http:// at an https server?)" })]
+    WrongScheme { url_is_https: bool },
     /// A redirect the client refuses (to another host, or from https to http).
     #[error("redirect refused: {reason}")]
     Redirect { reason: &'static str },

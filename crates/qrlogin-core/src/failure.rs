@@ -40,6 +40,10 @@ pub enum Problem {
     Incomplete,
     /// A redirect to another host or from https to http, which the client refuses.
     Redirected,
+    /// The server speaks another scheme than `server.url` says: an `https://` URL at a plain HTTP
+    /// server, or `http://` at an HTTPS one. Retried (the server may be being reconfigured), and
+    /// the message says what to check.
+    WrongScheme,
     /// Another HTTP status without a sign-in reply (404 from a wrong path, 401/403 from a gateway).
     UnexpectedStatus,
     /// A business code this client does not know.
@@ -81,6 +85,8 @@ pub struct Failure {
     pub len: Option<usize>,
     /// Our own configuration message (only for [`Problem::Config`]; never server text).
     config: Option<String>,
+    /// For [`Problem::WrongScheme`]: whether `server.url` says https (and the server is plain).
+    url_is_https: bool,
 }
 
 impl Failure {
@@ -92,6 +98,7 @@ impl Failure {
             code: e.code(),
             len: None,
             config: None,
+            url_is_https: false,
         };
         f.problem = match e {
             CoreError::Network(_) => Problem::Unreachable,
@@ -101,6 +108,10 @@ impl Failure {
                 Problem::RateLimited
             }
             CoreError::Redirect { .. } => Problem::Redirected,
+            CoreError::WrongScheme { url_is_https } => {
+                f.url_is_https = *url_is_https;
+                Problem::WrongScheme
+            }
             CoreError::TooLarge { .. } => Problem::TooLarge,
             CoreError::BadReply { status, len, shape } => {
                 f.status = Some(*status);
@@ -185,6 +196,14 @@ impl Failure {
                 "服务器的应答缺少登录所需的内容。".into(),
                 "The server's reply lacks what a sign-in reply must contain.".into(),
             ),
+            Problem::WrongScheme if self.url_is_https => pick(
+                "此地址的服务器使用明文 HTTP，而不是 HTTPS：请检查 server.url（改用 http://，或服务器的 HTTPS 端口）。".into(),
+                "The server at this address answers in plain HTTP, not HTTPS: check server.url (http://, or the server's HTTPS port).".into(),
+            ),
+            Problem::WrongScheme => pick(
+                "此地址的服务器使用 HTTPS：请在 server.url 中使用 https://。".into(),
+                "The server at this address speaks HTTPS: use https:// in server.url.".into(),
+            ),
             Problem::Redirected => pick(
                 "服务器要求跳转到其他主机或非加密地址，已拒绝。".into(),
                 "The server redirected to another host or to plain http, which is refused.".into(),
@@ -239,7 +258,10 @@ impl Problem {
     /// The coarse class the UI has known since the first release (`failed.kind`).
     pub fn kind(self) -> ErrorKind {
         match self {
-            Problem::Unreachable | Problem::Timeout | Problem::Redirected => ErrorKind::Network,
+            Problem::Unreachable
+            | Problem::Timeout
+            | Problem::Redirected
+            | Problem::WrongScheme => ErrorKind::Network,
             Problem::ServerError
             | Problem::RateLimited
             | Problem::UnexpectedStatus
@@ -272,6 +294,7 @@ impl Problem {
             Problem::NotText => "notText",
             Problem::Incomplete => "incomplete",
             Problem::Redirected => "redirected",
+            Problem::WrongScheme => "wrongScheme",
             Problem::UnexpectedStatus => "unexpectedStatus",
             Problem::ServerCode => "serverCode",
             Problem::QrGone => "qrGone",

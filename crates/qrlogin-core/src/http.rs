@@ -413,6 +413,9 @@ fn map_reqwest(e: reqwest::Error, timeout: Duration) -> CoreError {
         }
         src = s.source();
     }
+    if let Some(url_is_https) = scheme_mix_up(&e) {
+        return CoreError::WrongScheme { url_is_https };
+    }
     if e.is_timeout() {
         CoreError::Timeout(timeout)
     } else if e.is_builder() {
@@ -420,6 +423,26 @@ fn map_reqwest(e: reqwest::Error, timeout: Duration) -> CoreError {
     } else {
         CoreError::Network(network_message(e))
     }
+}
+
+/// Whether `e` is the scheme mixed up: `Some(true)` for an https URL whose server answered in
+/// plain HTTP (rustls cannot read a TLS record out of "HTTP/1.1 400"), `Some(false)` for an http
+/// URL whose server answered with TLS bytes (hyper reads a TLS alert as a bad HTTP version).
+fn scheme_mix_up(e: &reqwest::Error) -> Option<bool> {
+    let scheme = e.url()?.scheme();
+    if scheme == "https" && crate::tls::is_not_tls(e) {
+        return Some(true);
+    }
+    if scheme == "http" {
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            if s.to_string().contains("invalid HTTP version") {
+                return Some(false);
+            }
+            src = s.source();
+        }
+    }
+    None
 }
 
 /// "cannot reach host:port: <the innermost cause>". The request URL is left out on purpose: a

@@ -67,6 +67,36 @@ pub fn jwt_expiry_ms(token: &str) -> Option<i64> {
     exp.checked_mul(1000)
 }
 
+/// A time the server wrote (a fresh token's expiry, ms) on this computer's clock. A fresh token's
+/// `iat` is what the server's clock read when it issued it, i.e. just now: the difference is the
+/// server's clock error, and taking it off keeps the lifetime the server meant. Without the
+/// correction a server an hour behind hands out one-hour sessions that are over when they begin
+/// (the app would sign out or refresh at once), and one an hour ahead gets trusted an hour past
+/// the end it will enforce. Differences under [`CLOCK_SLACK_MS`] are latency, left alone; a token
+/// without `iat` is taken as it is. Only for tokens issued by the reply being read: an old token's
+/// `iat` says nothing about the clock.
+pub fn server_time_to_local(server_ms: i64, fresh_token: &str, now_ms: i64) -> i64 {
+    let Some(iat_ms) = jwt_claims(fresh_token)
+        .and_then(|c| c.get("iat")?.as_i64())
+        .and_then(|s| s.checked_mul(1000))
+    else {
+        return server_ms;
+    };
+    let server_ahead_by = iat_ms.saturating_sub(now_ms);
+    if server_ahead_by.abs() < CLOCK_SLACK_MS {
+        return server_ms;
+    }
+    server_ms.saturating_sub(server_ahead_by)
+}
+
+/// Clock differences below this are network latency and rounding (`iat` is in seconds).
+pub const CLOCK_SLACK_MS: i64 = 5_000;
+
+/// A freshly issued JWT's `exp` on this computer's clock ([`server_time_to_local`]).
+pub fn fresh_jwt_expiry_ms(token: &str, now_ms: i64) -> Option<i64> {
+    jwt_expiry_ms(token).map(|exp| server_time_to_local(exp, token, now_ms))
+}
+
 /// The profile a token's own claims describe: `sub` (or Authing's old `data.id`), `email`, ...
 pub fn profile_from_claims(claims: &serde_json::Value) -> Option<Profile> {
     let data = claims.get("data").filter(|d| d.is_object());
@@ -118,6 +148,37 @@ mod tests {
             "eyJhbGciOiJIUzI1NiJ9.{}.sig",
             URL_SAFE_NO_PAD.encode(payload)
         )
+    }
+
+    #[test]
+    fn a_fresh_tokens_expiry_is_moved_onto_this_clock_by_its_iat() {
+        let now = 1_800_000_000_000;
+        let h = 3_600_000;
+        // The server an hour behind: iat an hour ago, exp now.
+        let behind = jwt(&format!(
+            r#"{{"sub":"u","iat":{},"exp":{}}}"#,
+            (now - h) / 1000,
+            now / 1000
+        ));
+        assert_eq!(fresh_jwt_expiry_ms(&behind, now), Some(now + h));
+        assert_eq!(server_time_to_local(now + 5 * h, &behind, now), now + 6 * h);
+        // An hour ahead.
+        let ahead = jwt(&format!(
+            r#"{{"sub":"u","iat":{},"exp":{}}}"#,
+            (now + h) / 1000,
+            (now + 2 * h) / 1000
+        ));
+        assert_eq!(fresh_jwt_expiry_ms(&ahead, now), Some(now + h));
+        // Latency and a token without iat: as written.
+        let close = jwt(&format!(
+            r#"{{"iat":{},"exp":{}}}"#,
+            (now - 2000) / 1000,
+            (now + h) / 1000
+        ));
+        assert_eq!(fresh_jwt_expiry_ms(&close, now), Some(now + h));
+        let no_iat = jwt(&format!(r#"{{"exp":{}}}"#, (now + h) / 1000));
+        assert_eq!(fresh_jwt_expiry_ms(&no_iat, now), Some(now + h));
+        assert_eq!(server_time_to_local(7, "not a jwt", now), 7);
     }
 
     #[test]

@@ -17,6 +17,19 @@ pub fn explain(err: &(dyn StdError + 'static)) -> Option<String> {
     None
 }
 
+/// Whether `err` says the server's bytes were not TLS at all (a plain HTTP server behind an
+/// `https://` URL): rustls reads its "HTTP/1.1 ..." as a record of no known content type.
+pub fn is_not_tls(err: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidMessage(_));
+        }
+        next = inner(e);
+    }
+    false
+}
+
 /// The next error down. hyper-rustls hands rustls' error up inside `io::Error`s (nested twice
 /// through hyper-util), and `io::Error::source()` skips the error it wraps, so that layer is
 /// opened with `get_ref`.

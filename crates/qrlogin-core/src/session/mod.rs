@@ -539,11 +539,15 @@ impl Runner {
                 "the server returned a user without a token",
             ))
         })?;
+        // The server's times, moved onto this computer's clock (a server with a wrong clock
+        // must neither end the session at once nor stretch it).
+        let now = self.client.now_ms();
         let expires_at = u
             .token_expired_at
             .as_deref()
             .and_then(profile::parse_token_expiry)
-            .or_else(|| profile::jwt_expiry_ms(token.expose()));
+            .map(|at| profile::server_time_to_local(at, token.expose(), now))
+            .or_else(|| profile::fresh_jwt_expiry_ms(token.expose(), now));
         let session = AuthSession {
             token,
             id_token: None,
@@ -568,7 +572,9 @@ impl Runner {
                         .saturating_mul(1000),
                 )
             })
-            .or_else(|| profile::jwt_expiry_ms(ts.access_token.expose()));
+            .or_else(|| {
+                profile::fresh_jwt_expiry_ms(ts.access_token.expose(), self.client.now_ms())
+            });
         let client = self.client.clone();
         let token = ts.access_token.clone();
         let fetched = self

@@ -3,12 +3,20 @@
 //! cut off, too large, not UTF-8, a 429, a dropped or silent connection). Faults can be set for
 //! every path or for path prefixes, and changed while a client runs.
 //!
+//! Two faults are states of the whole proxy rather than answers to one request:
+//! [`FaultProxy::set_half_open`] (the server keeps every TCP connection but never answers again,
+//! also not the long-polls it already holds) and [`FaultProxy::set_clock_skew`] (the server's
+//! clock is off: every time in its replies, the `iat`/`exp` inside its JWTs included, is shifted;
+//! the proxy maps the shifted tokens back to the real ones on the way in, so the real server still
+//! accepts them, as a skewed server would accept its own).
+//!
 //! Plain tokio, one request per connection (`Connection: close`), so it needs no HTTP crate and
 //! can be included by path from other test crates (the e2e scenarios do). The adversarial suite
 //! is meant to grow it: add a [`Fault`] variant and its `answer`.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -171,10 +179,24 @@ impl Rules {
     }
 }
 
+/// What every connection handler reads: the rules, what was seen, and the whole-proxy states.
+#[derive(Default)]
+struct Shared {
+    rules: Mutex<Rules>,
+    seen: Mutex<Vec<Seen>>,
+    /// Half-open: connections are accepted and read, and nothing is ever written back.
+    half_open: AtomicBool,
+    /// Connections held silent right now (the client has not closed its end yet).
+    held: AtomicUsize,
+    /// Seconds the server's clock is off (negative: behind).
+    skew_secs: AtomicI64,
+    /// Shifted token -> the real one, for tokens the proxy rewrote (skew).
+    rewritten: Mutex<Vec<(String, String)>>,
+}
+
 pub struct FaultProxy {
     addr: SocketAddr,
-    rules: Arc<Mutex<Rules>>,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -191,26 +213,24 @@ impl FaultProxy {
             .await
             .expect("bind the fault proxy");
         let addr = listener.local_addr().expect("its address");
-        let rules = Arc::new(Mutex::new(Rules::default()));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (r, s) = (rules.clone(), seen.clone());
+        let shared = Arc::new(Shared::default());
+        let sh = shared.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((conn, _)) = listener.accept().await else {
                     continue;
                 };
-                let (r, s) = (r.clone(), s.clone());
+                let sh = sh.clone();
                 tokio::spawn(async move {
-                    let _ = handle(conn, upstream, &r, &s).await;
+                    if sh.half_open.load(Ordering::SeqCst) {
+                        hold_silent(conn, &sh).await;
+                    } else {
+                        let _ = handle(conn, upstream, &sh).await;
+                    }
                 });
             }
         });
-        FaultProxy {
-            addr,
-            rules,
-            seen,
-            task,
-        }
+        FaultProxy { addr, shared, task }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -224,28 +244,50 @@ impl FaultProxy {
 
     /// The fault for every path without a rule of its own.
     pub fn set(&self, fault: Fault) {
-        self.rules.lock().unwrap().default = Some(fault);
+        self.shared.rules.lock().unwrap().default = Some(fault);
     }
 
     /// The fault for paths starting with `prefix` (replaces an earlier rule for it).
     pub fn set_for(&self, prefix: &str, fault: Fault) {
-        let mut rules = self.rules.lock().unwrap();
+        let mut rules = self.shared.rules.lock().unwrap();
         rules.by_path.retain(|(p, _)| p != prefix);
         rules.by_path.push((prefix.to_owned(), fault));
     }
 
-    /// Forward everything again.
+    /// Forward everything again (per-request faults and half-open; a clock skew stays until
+    /// [`FaultProxy::set_clock_skew`]`(0)`: a wrong clock is not a passing fault).
     pub fn heal(&self) {
-        *self.rules.lock().unwrap() = Rules::default();
+        *self.shared.rules.lock().unwrap() = Rules::default();
+        self.shared.half_open.store(false, Ordering::SeqCst);
+    }
+
+    /// Half-open (`true`): from now on the server reads what it is sent and never answers, on
+    /// new connections and on those it is holding (a long-poll held upstream is never relayed),
+    /// yet never closes one either, like a peer that vanished without a FIN or a NAT that
+    /// dropped the mapping. `false`: new connections are served again.
+    pub fn set_half_open(&self, on: bool) {
+        self.shared.half_open.store(on, Ordering::SeqCst);
+    }
+
+    /// How many connections the half-open server holds open right now (the client has not
+    /// closed them): a client that piles up sockets shows here.
+    pub fn held_open(&self) -> usize {
+        self.shared.held.load(Ordering::SeqCst)
+    }
+
+    /// The server's clock is `secs` off (negative: behind): dates and epoch times in forwarded
+    /// JSON replies, the `iat`/`exp`/`nbf` of JWTs in them, and the `Date` header are shifted.
+    pub fn set_clock_skew(&self, secs: i64) {
+        self.shared.skew_secs.store(secs, Ordering::SeqCst);
     }
 
     pub fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.shared.seen.lock().unwrap().clone()
     }
 
     /// Drops the requests seen so far (a long run through the proxy would keep them all).
     pub fn forget_seen(&self) {
-        self.seen.lock().unwrap().clear();
+        self.shared.seen.lock().unwrap().clear();
     }
 
     /// How many requests to paths starting with `prefix` were answered with a fault.
@@ -265,12 +307,18 @@ impl Drop for FaultProxy {
 
 const MAX_HEAD: usize = 64 * 1024;
 
-async fn handle(
-    mut conn: TcpStream,
-    upstream: SocketAddr,
-    rules: &Mutex<Rules>,
-    seen: &Mutex<Vec<Seen>>,
-) -> std::io::Result<()> {
+/// Half-open: reads and discards until the client closes its end (or an hour), answers nothing.
+async fn hold_silent(mut conn: TcpStream, shared: &Shared) {
+    shared.held.fetch_add(1, Ordering::SeqCst);
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(3600), async {
+        while matches!(conn.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    shared.held.fetch_sub(1, Ordering::SeqCst);
+}
+
+async fn handle(mut conn: TcpStream, upstream: SocketAddr, shared: &Shared) -> std::io::Result<()> {
     // The request head, then a Content-Length body (the engine sends nothing chunked).
     let mut buf = Vec::new();
     let head_end = loop {
@@ -315,15 +363,15 @@ async fn handle(
         body.extend_from_slice(&chunk[..n]);
     }
 
-    let fault = rules.lock().unwrap().pick(&path);
-    seen.lock().unwrap().push(Seen {
+    let fault = shared.rules.lock().unwrap().pick(&path);
+    shared.seen.lock().unwrap().push(Seen {
         method: method.clone(),
         path,
         target: target.clone(),
         body: body.clone(),
         faulted: !matches!(fault, Fault::Forward),
     });
-    answer(conn, fault, upstream, request_line, headers, body).await
+    answer(conn, fault, upstream, request_line, headers, body, shared).await
 }
 
 /// Answers one request as `fault` says.
@@ -334,6 +382,7 @@ async fn answer(
     request_line: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    shared: &Shared,
 ) -> std::io::Result<()> {
     let json_head = |len: Option<usize>| {
         let mut h = String::from("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
@@ -344,17 +393,58 @@ async fn answer(
     };
     match fault {
         Fault::Forward => {
+            let skew = shared.skew_secs.load(Ordering::SeqCst);
+            // A skewed server accepts the tokens it issued: give the real server its own back.
+            let (request_line, headers, body) = if skew == 0 {
+                (request_line, headers, body)
+            } else {
+                skew::unshift_request(&shared.rewritten, request_line, headers, body)
+            };
             let mut up = TcpStream::connect(upstream).await?;
             let mut out = format!("{request_line}\r\n");
             for (n, v) in &headers {
-                if !n.eq_ignore_ascii_case("connection") {
+                if !n.eq_ignore_ascii_case("connection")
+                    && !n.eq_ignore_ascii_case("content-length")
+                {
                     out.push_str(&format!("{n}: {v}\r\n"));
                 }
+            }
+            if !body.is_empty()
+                || headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            {
+                out.push_str(&format!("Content-Length: {}\r\n", body.len()));
             }
             out.push_str("Connection: close\r\n\r\n");
             up.write_all(out.as_bytes()).await?;
             up.write_all(&body).await?;
-            tokio::io::copy(&mut up, &mut conn).await?;
+            if skew != 0 {
+                let mut reply = Vec::new();
+                (&mut up).take(4 << 20).read_to_end(&mut reply).await?;
+                let reply = skew::shift_reply(&reply, skew, &shared.rewritten);
+                if shared.half_open.load(Ordering::SeqCst) {
+                    hold_silent(conn, shared).await;
+                    return Ok(());
+                }
+                conn.write_all(&reply).await?;
+                return conn.shutdown().await;
+            }
+            // Relayed chunk by chunk, so a server that goes half-open while it holds this
+            // request (a long-poll) never delivers its answer.
+            let mut chunk = vec![0u8; 16 * 1024];
+            loop {
+                let n = up.read(&mut chunk).await?;
+                if shared.half_open.load(Ordering::SeqCst) {
+                    drop(up);
+                    hold_silent(conn, shared).await;
+                    return Ok(());
+                }
+                if n == 0 {
+                    break;
+                }
+                conn.write_all(&chunk[..n]).await?;
+            }
             conn.shutdown().await
         }
         Fault::Reply {
@@ -395,7 +485,16 @@ async fn answer(
         }
         Fault::Delay { by, then } => {
             tokio::time::sleep(by).await;
-            Box::pin(answer(conn, *then, upstream, request_line, headers, body)).await
+            Box::pin(answer(
+                conn,
+                *then,
+                upstream,
+                request_line,
+                headers,
+                body,
+                shared,
+            ))
+            .await
         }
         Fault::Drip { body, every } => {
             let head = json_head(Some(body.len())) + "Connection: close\r\n\r\n";
@@ -467,5 +566,157 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Status",
+    }
+}
+
+/// The server's clock off by some seconds, as its replies would show it.
+mod skew {
+    use std::sync::Mutex;
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use serde_json::Value;
+    use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
+
+    /// JWT claims that are times (seconds).
+    const JWT_TIMES: [&str; 4] = ["iat", "exp", "nbf", "auth_time"];
+
+    /// Shifts an HTTP reply (head + body, as read to the end): the `Date` header, and in a JSON
+    /// body every RFC 3339 string, every epoch-milliseconds number under a key ending in `At`,
+    /// and the time claims of every JWT (remembered in `rewritten`). Anything else is relayed.
+    pub fn shift_reply(
+        reply: &[u8],
+        skew: i64,
+        rewritten: &Mutex<Vec<(String, String)>>,
+    ) -> Vec<u8> {
+        let Some(split) = super::find(reply, b"\r\n\r\n") else {
+            return reply.to_vec();
+        };
+        let head = String::from_utf8_lossy(&reply[..split]).into_owned();
+        let body = &reply[split + 4..];
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            return reply.to_vec();
+        }
+        let new_body = match serde_json::from_slice::<Value>(body) {
+            Ok(mut v) => {
+                shift_value(&mut v, None, skew, rewritten);
+                serde_json::to_vec(&v).expect("serializable")
+            }
+            Err(_) => body.to_vec(),
+        };
+        let mut out = String::new();
+        for (i, line) in head.split("\r\n").enumerate() {
+            let lower = line.to_ascii_lowercase();
+            if i > 0 && lower.starts_with("content-length:") {
+                out.push_str(&format!("content-length: {}\r\n", new_body.len()));
+            } else if i > 0 && lower.starts_with("date:") {
+                out.push_str(&format!("date: {}\r\n", http_date(skew)));
+            } else {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&new_body);
+        bytes
+    }
+
+    fn shift_value(
+        v: &mut Value,
+        key: Option<&str>,
+        skew: i64,
+        rewritten: &Mutex<Vec<(String, String)>>,
+    ) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    shift_value(child, Some(k), skew, rewritten);
+                }
+            }
+            Value::Array(items) => {
+                for child in items {
+                    shift_value(child, key, skew, rewritten);
+                }
+            }
+            Value::String(s) => {
+                if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+                    let t = t + time::Duration::seconds(skew);
+                    *s = t.format(&Rfc3339).expect("formattable");
+                } else if let Some(fake) = shift_jwt(s, skew) {
+                    rewritten.lock().unwrap().push((fake.clone(), s.clone()));
+                    *s = fake;
+                }
+            }
+            Value::Number(n) => {
+                let ms_key = key.is_some_and(|k| k.ends_with("At") || k.ends_with("_at"));
+                if let Some(ms) = n.as_i64().filter(|ms| ms_key && *ms > 1_000_000_000_000) {
+                    *v = Value::from(ms + skew * 1000);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The JWT with its time claims shifted (the signature is left as it was: the client does
+    /// not verify it, and the proxy swaps the real token back in on the way to the server).
+    fn shift_jwt(token: &str, skew: i64) -> Option<String> {
+        let parts: Vec<&str> = token.split('.').collect();
+        let [header, payload, signature] = parts[..] else {
+            return None;
+        };
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        let obj = claims.as_object_mut()?;
+        let mut changed = false;
+        for k in JWT_TIMES {
+            if let Some(t) = obj.get(k).and_then(Value::as_i64) {
+                obj.insert(k.into(), Value::from(t + skew));
+                changed = true;
+            }
+        }
+        changed.then(|| {
+            let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("json"));
+            format!("{header}.{payload}.{signature}")
+        })
+    }
+
+    /// The request with every shifted token replaced by the real one (head and body).
+    pub fn unshift_request(
+        rewritten: &Mutex<Vec<(String, String)>>,
+        request_line: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> (String, Vec<(String, String)>, Vec<u8>) {
+        let map = rewritten.lock().unwrap().clone();
+        let swap = |s: &str| {
+            map.iter()
+                .fold(s.to_owned(), |acc, (fake, real)| acc.replace(fake, real))
+        };
+        let headers = headers
+            .into_iter()
+            .map(|(n, v)| {
+                let v = swap(&v);
+                (n, v)
+            })
+            .collect();
+        let body = match String::from_utf8(body) {
+            Ok(text) => swap(&text).into_bytes(),
+            Err(e) => e.into_bytes(),
+        };
+        (swap(&request_line), headers, body)
+    }
+
+    /// "Tue, 01 Dec 2026 22:00:00 GMT", `skew` seconds off now.
+    fn http_date(skew: i64) -> String {
+        let t = OffsetDateTime::now_utc() + time::Duration::seconds(skew);
+        let f = time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        t.format(&f).expect("formattable")
     }
 }

@@ -185,3 +185,4 @@ pub async fn run_to_end(session: &mut LoginSession, max: Duration) {
         .expect("session did not end in time");
 }
 pub mod fault;
+pub mod tls_front;
