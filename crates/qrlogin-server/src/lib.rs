@@ -17,6 +17,7 @@
 //! ```
 
 mod approval;
+mod cache;
 pub mod cli;
 pub mod client_addr;
 mod conn;
@@ -30,6 +31,7 @@ mod history;
 mod i18n;
 mod ids;
 mod limits;
+pub mod live;
 mod logo;
 pub mod longpoll;
 mod media;

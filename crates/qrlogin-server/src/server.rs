@@ -11,9 +11,11 @@ use argon2::Argon2;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::cache::Recent;
 use crate::client_addr::TrustedProxies;
 use crate::errors::Error;
 use crate::limits::{EdgeLimits, HeldPolls};
+use crate::live::LiveSessions;
 #[cfg(feature = "postgres")]
 use crate::longpoll::PgNotifier;
 use crate::longpoll::{LocalNotifier, Notifier};
@@ -185,7 +187,14 @@ pub struct Server {
 
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
+    /// Kept for its listener (PostgreSQL): it feeds other instances' changes into `live`.
+    #[allow(dead_code)]
     pub notifier: Arc<dyn Notifier>,
+    /// The QR sessions in flight, written through (live.rs).
+    pub live: Arc<LiveSessions>,
+    /// Copies of apps and scanners for the poll path (cache.rs).
+    pub apps: Recent<App>,
+    pub users: Recent<User>,
     pub keys: Keys,
     pub user_pool_id: String,
     /// Per-account backoff and the cap on concurrent password verifications.
@@ -209,7 +218,9 @@ impl Server {
                 path: dir.clone(),
                 reason: format!("cannot open the database: {e}"),
             })?;
-        Server::with_store(Arc::new(store), Arc::new(LocalNotifier::new())).await
+        let store: Arc<dyn Store> = Arc::new(store);
+        let live = crate::live::shared_for_file(&dir.join(DB_FILE), &store);
+        Server::with_parts(store, Arc::new(LocalNotifier::new()), live).await
     }
 
     #[cfg(not(feature = "postgres"))]
@@ -245,6 +256,16 @@ impl Server {
         store: Arc<dyn Store>,
         notifier: Arc<dyn Notifier>,
     ) -> Result<Server, Error> {
+        let live = Arc::new(LiveSessions::new(Arc::clone(&store)));
+        Server::with_parts(store, notifier, live).await
+    }
+
+    async fn with_parts(
+        store: Arc<dyn Store>,
+        notifier: Arc<dyn Notifier>,
+        live: Arc<LiveSessions>,
+    ) -> Result<Server, Error> {
+        notifier.attach(Arc::clone(&live));
         let user_pool_id = store
             .meta_get_or_insert("user_pool_id", &ids::object_id())
             .await?;
@@ -259,6 +280,9 @@ impl Server {
             inner: Arc::new(Inner {
                 store,
                 notifier,
+                live,
+                apps: Recent::default(),
+                users: Recent::default(),
                 keys,
                 user_pool_id,
                 sign_in_guard: SignInGuard::default(),
@@ -458,6 +482,22 @@ impl Server {
         self.inner.store.as_ref()
     }
 
+    /// Frees the memory of sessions that ended more than `linger` ago (and of stale copies of
+    /// apps and users); the store keeps them until [`Server::sweep`].
+    fn sweep_memory(&self, linger: Duration) {
+        let keep = Millis::try_from(linger.as_millis()).unwrap_or(Millis::MAX);
+        self.inner.live.evict_ended(now_ms().saturating_sub(keep));
+        self.inner.apps.prune();
+        self.inner.users.prune();
+    }
+
+    /// QR sessions held in memory, and how many times memory was filled from the store (a
+    /// session read once, or again after a lost notification). For tests and benchmarks.
+    #[doc(hidden)]
+    pub fn live_sessions(&self) -> (usize, u64) {
+        (self.inner.live.len(), self.inner.live.store_reads())
+    }
+
     /// Deletes QR sessions that ended more than `older_than` ago: the QR expired (and its ticket,
     /// if any, too) or the ticket was spent. Returns how many. Every instance runs this on a
     /// timer ([`SWEEP_EVERY`]); running it on several at once deletes each row once. The same
@@ -467,6 +507,7 @@ impl Server {
         let keep = Millis::try_from(older_than.as_millis()).unwrap_or(Millis::MAX);
         let before = now_ms().saturating_sub(keep);
         let n = self.store().purge_sessions(before).await?;
+        self.inner.live.evict_ended(before);
         let m = self.sweep_auth(before).await?;
         if m > 0 {
             tracing::info!(deleted = m, "ended sign-in sessions and old history swept");
@@ -477,16 +518,26 @@ impl Server {
 
 /// How often each serving instance sweeps.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
+/// How often ended sessions leave memory, and how long after their end: a late poll is still
+/// answered from memory, a later one reads the store once.
+const LIVE_SWEEP_EVERY: Duration = Duration::from_secs(10);
+const LIVE_LINGER: Duration = Duration::from_secs(60);
 /// How long an ended session is kept: a requester that polls a little late still gets `expired`
 /// or `authorized` instead of "QR does not exist", and the operator can look at recent ones.
 pub const SWEEP_KEEP: Duration = Duration::from_secs(3600);
 
 async fn sweep_loop(server: Server, mut shutdown: watch::Receiver<bool>) {
+    let mut next_store_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = tokio::time::sleep(LIVE_SWEEP_EVERY) => {}
             _ = crate::service::stopped(&mut shutdown) => return,
         }
+        server.sweep_memory(LIVE_LINGER);
+        if tokio::time::Instant::now() < next_store_sweep {
+            continue;
+        }
+        next_store_sweep += SWEEP_EVERY;
         match server.sweep(SWEEP_KEEP).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "ended QR sessions swept"),

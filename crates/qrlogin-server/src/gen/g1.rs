@@ -125,7 +125,7 @@ async fn poll_inner(
     let (wait, known) = long_poll_params(q);
     let s = state.long_poll(peer.ip(), random, wait, known).await?;
     let status = s.status_at(now_ms());
-    let app = state.server.app_for(Some(&s.app_id)).await?;
+    let app = state.server.session_app(&s).await?;
     if status == Status::Authorized {
         state.limit(Kind::Exchange, peer.ip())?;
         let auth = exchange_auth(headers, q.get("codeVerifier").cloned());

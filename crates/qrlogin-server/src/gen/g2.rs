@@ -114,6 +114,8 @@ async fn check(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_api_headers(&headers);
+    // Not held through a long-poll: header values share hyper's 8 KiB read buffer.
+    drop(headers);
     let r = check_data(&state, peer, &q, lang).await;
     reply(lang, lang.pick("查询二维码状态成功", "QR code status"), r)
 }

@@ -112,6 +112,8 @@ async fn check(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_api_headers(&headers);
+    // Not held through a long-poll: header values share hyper's 8 KiB read buffer.
+    drop(headers);
     let r = async {
         state.limit(Kind::Poll, peer.ip())?;
         let random = q

@@ -15,10 +15,12 @@ use super::{
 };
 use crate::model::{App, Millis, QrSession, User};
 
-/// The `LISTEN`/`NOTIFY` channel of status changes; the payload is the session's handle.
+/// The `LISTEN`/`NOTIFY` channel of status changes; the payload is the JSON of the changed
+/// columns and the handle (`crate::live::Progress`), so that other instances apply it without a
+/// query.
 pub const NOTIFY_CHANNEL: &str = "qrlogin_session";
 
-/// Connections per instance. Long-poll waiters hold none (they re-read once when woken), so a
+/// Connections per instance. Long-poll waiters hold none (they answer from memory), so a
 /// handful serves thousands of kiosks; PostgreSQL's default limit is 100 for all instances.
 const MAX_CONNECTIONS: u32 = 16;
 
@@ -62,7 +64,7 @@ impl PgStore {
             .map_err(backend)
     }
 
-    /// Runs a conditional `UPDATE … RETURNING handle` wrapped so that the row it changed (if any)
+    /// Runs a conditional `UPDATE` wrapped by [`announced`] so that the row it changed (if any)
     /// is announced on [`NOTIFY_CHANNEL`]; true when it applied.
     async fn change_status(
         &self,
@@ -75,12 +77,14 @@ impl PgStore {
 
 row_decoders!(PgRow);
 
-/// `UPDATE` statements of status changes end in `RETURNING handle`; this wraps one so that the
-/// change and its announcement are one statement (and so one transaction).
+/// Wraps an `UPDATE` of a session so that the change and its announcement are one statement
+/// (and so one transaction); the payload is the new state of what changes (about 300 bytes,
+/// far below NOTIFY's 8000).
 fn announced(update: &str) -> String {
     format!(
-        "WITH changed AS ({update} RETURNING handle) \
-         SELECT pg_notify('{NOTIFY_CHANNEL}', handle) FROM changed"
+        "WITH changed AS ({update} RETURNING handle, status, scanned_by, scanned_at, \
+         decided_at, ticket, ticket_expires_at, ticket_used_at) \
+         SELECT pg_notify('{NOTIFY_CHANNEL}', row_to_json(changed)::text) FROM changed"
     )
 }
 
@@ -320,19 +324,15 @@ impl Store for PgStore {
     }
 
     async fn spend_ticket(&self, ticket: &str, app_id: &str, now: Millis) -> StoreResult<bool> {
-        // Not announced: the status stays `authorized`, so no long-poll is waiting for this.
-        let done = sqlx::query(
+        // Announced too: other instances' copies learn that the ticket is spent (their sweep
+        // of memory and their `returnFullUserInfo` polls go by it).
+        let sql = announced(
             "UPDATE qr_sessions SET ticket_used_at = $1 \
              WHERE ticket = $2 AND app_id = $3 AND status = 'authorized' \
              AND ticket_used_at IS NULL AND ticket_expires_at > $1",
-        )
-        .bind(now)
-        .bind(ticket)
-        .bind(app_id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        );
+        self.change_status(sqlx::query(&sql).bind(now).bind(ticket).bind(app_id))
+            .await
     }
 
     async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {
