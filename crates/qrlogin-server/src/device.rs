@@ -142,10 +142,10 @@ pub(crate) async fn token<L>(
         .to_owned();
     let (app, secret_ok) = client(state, &ctx.headers, p).await?;
     let unknown = || grant_error("invalid_grant", "unknown device_code");
-    let session = match state.server.store().session_by_handle(&code).await {
-        Ok(Some(s)) if s.generation == Generation::Device && s.app_id == app.app_id => s,
-        Ok(_) => return Err(unknown()),
-        Err(e) => return Err(ApiError::from(e).into()),
+    let session = match state.server.session_by_handle(&code).await {
+        Ok(s) if s.generation == Generation::Device && s.app_id == app.app_id => s,
+        Ok(_) | Err(ApiError::QrNotFound) => return Err(unknown()),
+        Err(e) => return Err(e.into()),
     };
     let wait = param(p, "wait")
         .and_then(|w| w.parse::<u64>().ok())

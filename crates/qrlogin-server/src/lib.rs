@@ -29,12 +29,14 @@ mod model;
 pub mod store;
 
 // Domain: the server, its flows and rules.
+mod cache;
 pub mod client_addr;
 mod crypto;
 mod devicecode;
 mod errors;
 mod history;
 mod limits;
+pub mod live;
 mod logo;
 pub mod longpoll;
 mod media;

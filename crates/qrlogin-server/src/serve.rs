@@ -12,7 +12,7 @@ use crate::errors::Error;
 use crate::http::AppState;
 use crate::limits::{EdgeLimits, HeldPolls};
 use crate::ratelimit::{Limiter, RateLimits};
-use crate::server::{Server, SWEEP_EVERY, SWEEP_KEEP};
+use crate::server::{Server, LIVE_LINGER, LIVE_SWEEP_EVERY, SWEEP_EVERY, SWEEP_KEEP};
 use crate::service::stopped;
 use crate::{conn, routes};
 
@@ -106,11 +106,17 @@ impl Server {
 }
 
 async fn sweep_loop(server: Server, mut shutdown: watch::Receiver<bool>) {
+    let mut next_store_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = tokio::time::sleep(LIVE_SWEEP_EVERY) => {}
             _ = stopped(&mut shutdown) => return,
         }
+        server.sweep_memory(LIVE_LINGER);
+        if tokio::time::Instant::now() < next_store_sweep {
+            continue;
+        }
+        next_store_sweep += SWEEP_EVERY;
         match server.sweep(SWEEP_KEEP).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "ended QR sessions swept"),

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::cache::Recent;
 use crate::crypto::{hash_password_blocking, warm_dummy_hash};
 use crate::errors::Error;
 use crate::ids;
+use crate::live::LiveSessions;
 #[cfg(feature = "postgres")]
 use crate::longpoll::PgNotifier;
 use crate::longpoll::{LocalNotifier, Notifier};
@@ -154,7 +156,14 @@ pub struct Server {
 
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
+    /// Kept for its listener (PostgreSQL): it feeds other instances' changes into `live`.
+    #[allow(dead_code)]
     pub notifier: Arc<dyn Notifier>,
+    /// The QR sessions in flight, written through (live.rs).
+    pub live: Arc<LiveSessions>,
+    /// Copies of apps and scanners for the poll path (cache.rs).
+    pub apps: Recent<App>,
+    pub users: Recent<User>,
     pub keys: Keys,
     pub user_pool_id: String,
     /// Per-account backoff and the cap on concurrent password verifications.
@@ -178,7 +187,9 @@ impl Server {
                 path: dir.clone(),
                 reason: format!("cannot open the database: {e}"),
             })?;
-        Server::with_store(Arc::new(store), Arc::new(LocalNotifier::new())).await
+        let store: Arc<dyn Store> = Arc::new(store);
+        let live = crate::live::shared_for_file(&dir.join(DB_FILE), &store);
+        Server::with_parts(store, Arc::new(LocalNotifier::new()), live).await
     }
 
     #[cfg(not(feature = "postgres"))]
@@ -214,6 +225,16 @@ impl Server {
         store: Arc<dyn Store>,
         notifier: Arc<dyn Notifier>,
     ) -> Result<Server, Error> {
+        let live = Arc::new(LiveSessions::new(Arc::clone(&store)));
+        Server::with_parts(store, notifier, live).await
+    }
+
+    async fn with_parts(
+        store: Arc<dyn Store>,
+        notifier: Arc<dyn Notifier>,
+        live: Arc<LiveSessions>,
+    ) -> Result<Server, Error> {
+        notifier.attach(Arc::clone(&live));
         let user_pool_id = store
             .meta_get_or_insert("user_pool_id", &ids::object_id())
             .await?;
@@ -228,6 +249,9 @@ impl Server {
             inner: Arc::new(Inner {
                 store,
                 notifier,
+                live,
+                apps: Recent::default(),
+                users: Recent::default(),
                 keys,
                 user_pool_id,
                 sign_in_guard: SignInGuard::default(),
@@ -363,6 +387,22 @@ impl Server {
         self.inner.store.as_ref()
     }
 
+    /// Frees the memory of sessions that ended more than `linger` ago (and of stale copies of
+    /// apps and users); the store keeps them until [`Server::sweep`].
+    pub(crate) fn sweep_memory(&self, linger: Duration) {
+        let keep = Millis::try_from(linger.as_millis()).unwrap_or(Millis::MAX);
+        self.inner.live.evict_ended(now_ms().saturating_sub(keep));
+        self.inner.apps.prune();
+        self.inner.users.prune();
+    }
+
+    /// QR sessions held in memory, and how many times memory was filled from the store (a
+    /// session read once, or again after a lost notification). For tests and benchmarks.
+    #[doc(hidden)]
+    pub fn live_sessions(&self) -> (usize, u64) {
+        (self.inner.live.len(), self.inner.live.store_reads())
+    }
+
     /// Deletes QR sessions that ended more than `older_than` ago: the QR expired (and its ticket,
     /// if any, too) or the ticket was spent. Returns how many. Every instance runs this on a
     /// timer ([`SWEEP_EVERY`]); running it on several at once deletes each row once. The same
@@ -372,6 +412,7 @@ impl Server {
         let keep = Millis::try_from(older_than.as_millis()).unwrap_or(Millis::MAX);
         let before = now_ms().saturating_sub(keep);
         let n = self.store().purge_sessions(before).await?;
+        self.inner.live.evict_ended(before);
         let m = self.sweep_auth(before).await?;
         if m > 0 {
             tracing::info!(deleted = m, "ended sign-in sessions and old history swept");
@@ -382,6 +423,10 @@ impl Server {
 
 /// How often each serving instance sweeps.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
+/// How often ended sessions leave memory, and how long after their end: a late poll is still
+/// answered from memory, a later one reads the store once.
+pub(crate) const LIVE_SWEEP_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const LIVE_LINGER: Duration = Duration::from_secs(60);
 /// How long an ended session is kept: a requester that polls a little late still gets `expired`
 /// or `authorized` instead of "QR does not exist", and the operator can look at recent ones.
 pub const SWEEP_KEEP: Duration = Duration::from_secs(3600);

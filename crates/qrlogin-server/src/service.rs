@@ -3,6 +3,7 @@
 //! parse requests into these calls and render the results.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -172,6 +173,8 @@ impl Server {
             }
             Err(e) => return Err(e.into()),
         }
+        // Stored first: a session is in memory only once it would survive a crash.
+        self.inner.live.insert_new(session.clone());
         tracing::info!(
             app_id = %app.app_id,
             generation = generation.as_str(),
@@ -214,6 +217,7 @@ impl Server {
 
     /// A requester's poll: by handle only, never by scan id (a photo of the QR must not poll).
     /// With `wait`, holds the request until the status differs from `known` or time runs out.
+    /// Answered from memory (live.rs): a woken waiter gets the new state with its wake-up.
     pub(crate) async fn poll(
         &self,
         handle: &str,
@@ -226,13 +230,17 @@ impl Server {
             return self.session_by_handle(handle).await;
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
-        // Subscribe before reading, so a change in between still wakes us.
-        let mut sub = self.inner.notifier.subscribe(handle);
-        let first = self.session_by_handle(handle).await?;
-        let app = self.app_for(Some(&first.app_id)).await?;
+        let mut rx = self
+            .inner
+            .live
+            .watch(handle)
+            .await?
+            .ok_or(ApiError::QrNotFound)?;
+        let first = Arc::clone(&rx.borrow_and_update());
+        let app = self.session_app(&first).await?;
         let first_turn = rotation::turn_at(&app, &first, now_ms());
         loop {
-            let session = self.session_by_handle(handle).await?;
+            let session = Arc::clone(&rx.borrow_and_update());
             let now = now_ms();
             let status = session.status_at(now);
             let stopping = *shutdown.borrow();
@@ -240,7 +248,7 @@ impl Server {
             let turned =
                 status == Status::Pending && rotation::turn_at(&app, &session, now) != first_turn;
             if status != known || stopping || turned {
-                return Ok(session);
+                return Ok(QrSession::clone(&session));
             }
             // Expiry and turns are derived, not announced: wake up when they happen.
             let mut until = deadline;
@@ -253,17 +261,56 @@ impl Server {
                 until = until.min(tokio::time::Instant::now() + left);
             }
             tokio::select! {
-                _ = sub.changed() => {}
-                _ = tokio::time::sleep_until(until) => {
-                    if until >= deadline {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        // Dropped from memory (its row was swept): ask the store.
                         return self.session_by_handle(handle).await;
                     }
                 }
+                _ = tokio::time::sleep_until(until) => {
+                    if until >= deadline {
+                        return Ok(QrSession::clone(&rx.borrow()));
+                    }
+                }
                 _ = stopped(&mut shutdown) => {
-                    return self.session_by_handle(handle).await;
+                    return Ok(QrSession::clone(&rx.borrow()));
                 }
             }
         }
+    }
+
+    /// The app of a session, from a copy at most a few seconds old (cache.rs): read per poll.
+    pub(crate) async fn session_app(&self, s: &QrSession) -> Result<Arc<App>, ApiError> {
+        self.app_copy(&s.app_id).await?.ok_or(ApiError::UnknownApp)
+    }
+
+    /// An app from a recent copy, else the store.
+    pub(crate) async fn app_copy(&self, app_id: &str) -> Result<Option<Arc<App>>, StoreError> {
+        if let Some(app) = self.inner.apps.get(app_id) {
+            return Ok(Some(app));
+        }
+        let Some(app) = self.store().get_app(app_id).await? else {
+            return Ok(None);
+        };
+        let app = Arc::new(app);
+        self.inner.apps.put(app_id, Arc::clone(&app));
+        Ok(Some(app))
+    }
+
+    /// The user who scanned `s`, from a recent copy, else the store.
+    pub(crate) async fn scanner_of(&self, s: &QrSession) -> Result<Option<Arc<User>>, StoreError> {
+        let Some(id) = s.scanned_by.as_deref() else {
+            return Ok(None);
+        };
+        if let Some(user) = self.inner.users.get(id) {
+            return Ok(Some(user));
+        }
+        let Some(user) = self.store().get_user(id).await? else {
+            return Ok(None);
+        };
+        let user = Arc::new(user);
+        self.inner.users.put(id, Arc::clone(&user));
+        Ok(Some(user))
     }
 
     /// The session a QR's public id names, refused with "scan the new one" when the id is a
@@ -278,7 +325,9 @@ impl Server {
         let Some(s) = self.store().session_by_scan_id(public.scan_id).await? else {
             return Ok(None);
         };
-        let app = self.app_for(Some(&s.app_id)).await?;
+        // Fresh from the store: the phone acts on it, and memory may learn from it.
+        self.inner.live.publish(s.clone());
+        let app = self.session_app(&s).await?;
         if !rotation::is_current(&app, &s, public.turn, now_ms()) {
             return Err(ApiError::QrRotated);
         }
@@ -293,7 +342,7 @@ impl Server {
         s: &QrSession,
         public_url: &str,
     ) -> Result<Option<(String, String)>, ApiError> {
-        let app = self.app_for(Some(&s.app_id)).await?;
+        let app = self.session_app(s).await?;
         let now = now_ms();
         if app.qr_payload != QrPayload::Url || s.status_at(now) != Status::Pending {
             return Ok(None);
@@ -306,34 +355,45 @@ impl Server {
         Ok(Some((format!("{public_url}/s/{id}"), id)))
     }
 
+    /// The session, from memory (read from the store once when it is not there).
     pub(crate) async fn session_by_handle(&self, handle: &str) -> Result<QrSession, ApiError> {
-        self.store()
+        self.inner
+            .live
+            .get(handle)
+            .await?
+            .map(|s| QrSession::clone(&s))
+            .ok_or(ApiError::QrNotFound)
+    }
+
+    /// The session as the store has it now, and memory updated with it: after a change (the
+    /// reply shows what was stored) and after a compare-and-set that did not apply (another
+    /// instance may have changed it).
+    async fn stored_session(&self, handle: &str) -> Result<QrSession, ApiError> {
+        let s = self
+            .store()
             .session_by_handle(handle)
             .await?
-            .ok_or(ApiError::QrNotFound)
+            .ok_or(ApiError::QrNotFound)?;
+        self.inner.live.publish(s.clone());
+        Ok(s)
     }
 
     /// The phone side names a session by `scanId`, or by the handle an Authing QR carries.
     pub(crate) async fn session_for_phone(&self, id: &str) -> Result<QrSession, ApiError> {
-        let store = self.store();
         if let Some(s) = self.session_by_public_id(id).await? {
             return Ok(s);
         }
-        store
-            .session_by_handle(id)
-            .await?
-            .ok_or(ApiError::QrNotFound)
+        self.session_by_handle(id).await
     }
 
     /// Marks the session scanned by `user`; scanning again by the same user is a no-op.
     pub(crate) async fn scan(&self, s: &QrSession, user: &User) -> Result<QrSession, ApiError> {
         let now = now_ms();
         if self.store().mark_scanned(&s.handle, &user.id, now).await? {
-            self.inner.notifier.notify(&s.handle);
             tracing::info!(scan_id = %s.scan_id, user_id = %user.id, "QR scanned");
-            return self.session_by_handle(&s.handle).await;
+            return self.stored_session(&s.handle).await;
         }
-        let current = self.session_by_handle(&s.handle).await?;
+        let current = self.stored_session(&s.handle).await?;
         match current.status_at(now) {
             Status::Expired => Err(ApiError::QrExpired),
             Status::Pending => Err(ApiError::Internal),
@@ -355,7 +415,7 @@ impl Server {
             if check_code.map(str::trim) != Some(expected) {
                 // Fail closed: a wrong pick may mean the user is looking at someone else's QR.
                 if store.mark_cancelled(&s.handle, &user.id, now).await? {
-                    self.inner.notifier.notify(&s.handle);
+                    self.stored_session(&s.handle).await?;
                     tracing::warn!(scan_id = %s.scan_id, "wrong check code: QR cancelled");
                     return Err(ApiError::Forbidden(Forbidden::CheckCode));
                 }
@@ -364,8 +424,7 @@ impl Server {
         }
         let ticket = ids::ticket();
         let ttl = self
-            .store()
-            .get_app(&s.app_id)
+            .app_copy(&s.app_id)
             .await?
             .map(|a| a.ticket_ttl_secs)
             .unwrap_or(300);
@@ -374,11 +433,10 @@ impl Server {
             .mark_authorized(&s.handle, &user.id, &ticket, ticket_expires_at, now)
             .await?
         {
-            self.inner.notifier.notify(&s.handle);
             tracing::info!(scan_id = %s.scan_id, user_id = %user.id, "QR authorized");
-            return self.session_by_handle(&s.handle).await;
+            return self.stored_session(&s.handle).await;
         }
-        let current = self.session_by_handle(&s.handle).await?;
+        let current = self.stored_session(&s.handle).await?;
         if current.status_at(now) == Status::Authorized
             && current.scanned_by.as_deref() == Some(user.id.as_str())
         {
@@ -394,11 +452,10 @@ impl Server {
             .mark_cancelled(&s.handle, &user.id, now)
             .await?
         {
-            self.inner.notifier.notify(&s.handle);
             tracing::info!(scan_id = %s.scan_id, user_id = %user.id, "QR cancelled");
-            return self.session_by_handle(&s.handle).await;
+            return self.stored_session(&s.handle).await;
         }
-        let current = self.session_by_handle(&s.handle).await?;
+        let current = self.stored_session(&s.handle).await?;
         if current.status_at(now) == Status::Cancelled
             && current.scanned_by.as_deref() == Some(user.id.as_str())
         {
@@ -409,7 +466,7 @@ impl Server {
 
     /// Why a confirm or cancel did not apply, read after the conditional update failed.
     async fn why_not_decided(&self, s: &QrSession, user: &User, now: i64) -> ApiError {
-        let current = match self.session_by_handle(&s.handle).await {
+        let current = match self.stored_session(&s.handle).await {
             Ok(c) => c,
             Err(e) => return e,
         };
@@ -494,11 +551,19 @@ impl Server {
         if !self.store().spend_ticket(ticket, &app.app_id, now).await? {
             return Err(ApiError::TicketInvalid);
         }
+        self.spent(session, now);
         let ex = self
             .hand_over(session, &app, !secret_ok, ip, issuer)
             .await?;
         tracing::info!(app_id = %app.app_id, user_id = %ex.user.id, sid = %ex.sid, "ticket exchanged");
         Ok(ex)
+    }
+
+    /// Memory learns that the ticket of `session` (as it was when the spend applied) is spent.
+    fn spent(&self, session: &QrSession, at: crate::model::Millis) {
+        let mut s = session.clone();
+        s.ticket_used_at = Some(at);
+        self.inner.live.publish(s);
     }
 
     /// After the ticket was spent: counts the login and starts the desktop session.
@@ -549,14 +614,13 @@ impl Server {
         let Some(ticket) = &session.ticket else {
             return Ok(None);
         };
+        let now = now_ms();
         if session.ticket_used_at.is_some()
-            || !self
-                .store()
-                .spend_ticket(ticket, &app.app_id, now_ms())
-                .await?
+            || !self.store().spend_ticket(ticket, &app.app_id, now).await?
         {
             return Ok(None);
         }
+        self.spent(session, now);
         Ok(Some(self.hand_over(session, app, true, ip, issuer).await?))
     }
 

@@ -393,6 +393,7 @@ impl Server {
                 "no app {app_id:?} (see `app list`)"
             )));
         }
+        self.inner.apps.forget(app_id.trim());
         tracing::info!(%app_id, "app secret rotated");
         Ok(AppCredentials {
             app_id: app_id.trim().to_owned(),

@@ -489,6 +489,59 @@ async fn a_scan_and_confirm_through_b_answer_a_long_poll_held_by_a_at_once() {
     eprintln!("PostgreSQL: change through B answered A's long-poll within {worst:?} (worst of 10)");
 }
 
+/// B's copy of a session made on A follows A's scan and confirm from the notifications alone:
+/// B read the session from the database once (its first poll), and neither its woken long-polls
+/// nor its later polls read it again.
+#[tokio::test]
+async fn b_learns_a_scan_and_confirm_made_on_a_from_the_notification_without_a_query() {
+    let ts = start(app("Desktop")).await;
+    if !ts.db.is_postgres() {
+        eprintln!(
+            "SQLite: instances in one process share one memory; this test runs on PostgreSQL"
+        );
+        return;
+    }
+    let b = ts.another_instance().await;
+    let alice = token(&ts.base, ALICE).await;
+    let random = generate(&ts, &ts.base).await;
+    let check = format!("{}/api/v2/qrcode/check?random={random}", b.base);
+    assert_eq!(get(&ts, check.clone()).await["data"]["status"], 0);
+    let (held_sessions, reads) = b.server.live_sessions();
+    assert_eq!(
+        (held_sessions, reads),
+        (1, 1),
+        "B's first poll reads the session once"
+    );
+    let body = json!({"random": random});
+    for (step, known, expected) in [("scanned", "pending", 1), ("confirm", "scanned", 2)] {
+        let held = hold(&ts, &b.base, &random, known);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let r = post(
+            &ts,
+            &ts.base,
+            &format!("/api/v2/qrcode/{step}"),
+            body.clone(),
+            Some(&alice),
+        )
+        .await;
+        assert_eq!(r["code"], 200, "{r}");
+        let (_, reply) = held.await.expect("poll task");
+        assert_eq!(reply["data"]["status"], expected, "{reply}");
+    }
+    let on_a = ts.g3_status(&random).await;
+    let on_b = get(&ts, check).await;
+    assert_eq!(on_b["data"]["status"], 2, "{on_b}");
+    assert_eq!(
+        on_b["data"]["ticket"], on_a["ticket"],
+        "B's copy has another ticket"
+    );
+    assert_eq!(
+        b.server.live_sessions().1,
+        reads,
+        "B read the session from the database on its poll path"
+    );
+}
+
 #[tokio::test]
 async fn after_the_listen_connection_is_lost_held_polls_still_see_the_change() {
     let ts = start(app("Desktop")).await;

@@ -26,6 +26,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "client_addr",
             "limits",
             "longpoll",
+            "live",
+            "cache",
             "logo",
             "media",
         ],

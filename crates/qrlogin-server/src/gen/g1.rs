@@ -98,7 +98,7 @@ async fn check_inner(ctx: &Ctx<PollEnvelope, limit::Poll>, q: &Params) -> Result
     let state = &ctx.state;
     let s = poll(ctx, q, "random").await?;
     let status = s.status_at(now_ms());
-    let app = state.server.app_for(Some(&s.app_id)).await?;
+    let app = state.server.session_app(&s).await?;
     let lang = ctx.lang;
     if status == Status::Authorized {
         state.limit(Kind::Exchange, ctx.ip)?;

@@ -152,12 +152,9 @@ pub(crate) async fn with_rotation(
     Ok(merged(data, state.rotation_fields(s).await?))
 }
 
-/// The user who scanned, if any.
+/// The user who scanned, if any (a recent copy: polls read no database).
 pub(crate) async fn scanner(state: &AppState, s: &QrSession) -> Result<Option<User>, ApiError> {
-    match &s.scanned_by {
-        Some(id) => Ok(state.server.store().get_user(id).await?),
-        None => Ok(None),
-    }
+    Ok(state.server.scanner_of(s).await?.map(|u| User::clone(&u)))
 }
 
 /// What a `returnFullUserInfo` poll carries once authorized.
@@ -187,7 +184,7 @@ pub(crate) async fn full_user_on_poll<E: Envelope, L>(
             return Ok(None);
         }
     }
-    let Some(app) = state.server.store().get_app(&s.app_id).await? else {
+    let Some(app) = state.server.app_copy(&s.app_id).await? else {
         return Ok(None);
     };
     if !app.return_full_user_info {

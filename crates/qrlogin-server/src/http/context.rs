@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request};
-use axum::http::{Extensions, HeaderMap};
+use axum::http::{Extensions, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -72,7 +72,7 @@ impl<E: Envelope, L: limit::Limit> FromRequest<AppState> for Ctx<E, L> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let lang = Lang::from_api_headers(req.headers());
         let ip = client_ip(req.extensions());
-        let headers = req.headers().clone();
+        let headers = detached(req.headers());
         let body = Bytes::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -88,6 +88,21 @@ impl<E: Envelope, L: limit::Limit> FromRequest<AppState> for Ctx<E, L> {
             marker: PhantomData,
         })
     }
+}
+
+/// A copy of the headers that owns its bytes. hyper's header values are slices of the
+/// connection's read buffer (8 KiB), which a held long-poll would otherwise keep alive for its
+/// whole wait: with 10 000 waiters that is most of the server's memory (BENCHMARKS.md row 6).
+fn detached(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        // `from_bytes` copies; the bytes were a valid header value already.
+        if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
+            copy.set_sensitive(value.is_sensitive());
+            owned.append(name.clone(), copy);
+        }
+    }
+    owned
 }
 
 /// The client address the accept loop (conn.rs) put into the request.

@@ -1,19 +1,21 @@
-//! Cross-instance wake-ups: one `LISTEN` connection per instance on the channel that
-//! [`crate::store::PgStore`] notifies in the same statement as each status change. The listener
-//! task fans each notification out to this instance's local waiters; no polling of the database.
+//! Cross-instance changes: one `LISTEN` connection per instance on the channel that
+//! [`crate::store::PgStore`] notifies in the same statement as each status change. The payload
+//! is the session's new state ([`crate::live::Progress`]); the listener task merges it into this
+//! instance's live sessions, which wakes the local waiters. No query, no polling of the database.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
-use super::{LocalNotifier, Notifier, Subscription};
+use super::Notifier;
+use crate::live::LiveSessions;
 use crate::store::{backend_error, StoreResult, NOTIFY_CHANNEL};
 
 /// The notifier of an instance whose store is a [`crate::store::PgStore`].
 pub struct PgNotifier {
-    local: LocalNotifier,
+    live: Arc<OnceLock<Arc<LiveSessions>>>,
     reconnects: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -23,24 +25,19 @@ impl PgNotifier {
     /// after this returns can go unnoticed.
     pub async fn start(url: &str) -> StoreResult<PgNotifier> {
         let listener = listen(url).await.map_err(backend_error)?;
-        let local = LocalNotifier::new();
+        let live = Arc::new(OnceLock::new());
         let reconnects = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(fan_out(
             url.to_owned(),
             listener,
-            local.clone(),
+            Arc::clone(&live),
             Arc::clone(&reconnects),
         ));
         Ok(PgNotifier {
-            local,
+            live,
             reconnects,
             task,
         })
-    }
-
-    /// How many sessions have at least one waiter on this instance.
-    pub fn watched_sessions(&self) -> usize {
-        self.local.watched_sessions()
     }
 
     /// How many times the `LISTEN` connection was lost and made again (for tests and logs).
@@ -56,14 +53,11 @@ impl Drop for PgNotifier {
 }
 
 impl Notifier for PgNotifier {
-    fn subscribe(&self, handle: &str) -> Subscription {
-        self.local.subscribe(handle)
+    /// Changes heard before this (none of a session this instance holds: it holds none yet)
+    /// are dropped.
+    fn attach(&self, live: Arc<LiveSessions>) {
+        let _ = self.live.set(live);
     }
-
-    /// Nothing to do here: the store already announced the change in the statement that made
-    /// it, and the listener wakes this instance's waiters as it wakes every other instance's.
-    /// (Waking here too would make every local waiter read the session twice.)
-    fn notify(&self, _handle: &str) {}
 }
 
 async fn listen(url: &str) -> Result<PgListener, sqlx::Error> {
@@ -73,28 +67,41 @@ async fn listen(url: &str) -> Result<PgListener, sqlx::Error> {
 }
 
 /// Forwards notifications until aborted. A notification sent while the connection was down is
-/// lost, so after every reconnect (once `LISTEN` is in force again) every local waiter is woken
-/// to re-read its session: a change in the gap is then seen, and none after it can be missed.
+/// lost, so after every reconnect (once `LISTEN` is in force again) every live session is read
+/// again: a change in the gap is then seen, and none after it can be missed.
 async fn fan_out(
     url: String,
     mut listener: PgListener,
-    local: LocalNotifier,
+    live: Arc<OnceLock<Arc<LiveSessions>>>,
     reconnects: Arc<AtomicU64>,
 ) {
+    let resync = |live: &OnceLock<Arc<LiveSessions>>| {
+        if let Some(live) = live.get() {
+            let live = Arc::clone(live);
+            // Beside the listener: it keeps applying the changes that arrive meanwhile.
+            tokio::spawn(async move { live.resync().await });
+        }
+    };
     loop {
         match listener.try_recv().await {
-            Ok(Some(n)) => local.notify(n.payload()),
+            Ok(Some(n)) => {
+                if let Some(live) = live.get() {
+                    live.hear_payload(n.payload());
+                }
+            }
             Ok(None) => {
                 // sqlx has already reconnected and re-issued LISTEN before returning None.
                 reconnects.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("LISTEN connection was lost and is back; waking every waiter");
-                local.notify_all();
+                tracing::warn!(
+                    "LISTEN connection was lost and is back; reading live sessions again"
+                );
+                resync(&live);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN connection failed; reconnecting");
                 listener = reconnect(&url).await;
                 reconnects.fetch_add(1, Ordering::Relaxed);
-                local.notify_all();
+                resync(&live);
             }
         }
     }

@@ -13,10 +13,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::sql::{store_impl, Dialect, SESSION_ENDED};
 use super::{auth::auth_store_impl, backend_error as backend, migrated_pool, StoreResult};
 
-/// The `LISTEN`/`NOTIFY` channel of status changes; the payload is the session's handle.
+/// The `LISTEN`/`NOTIFY` channel of status changes; the payload is the JSON of the changed
+/// columns and the handle (`crate::live::Progress`), so that other instances apply it without a
+/// query.
 pub const NOTIFY_CHANNEL: &str = "qrlogin_session";
 
-/// Connections per instance. Long-poll waiters hold none (they re-read once when woken), so a
+/// Connections per instance. Long-poll waiters hold none (they answer from memory), so a
 /// handful serves thousands of kiosks; PostgreSQL's default limit is 100 for all instances.
 const MAX_CONNECTIONS: u32 = 16;
 
@@ -42,11 +44,14 @@ impl PgStore {
 }
 
 impl Dialect for PgStore {
-    /// The change and its announcement are one statement (and so one transaction).
+    /// The change and its announcement are one statement (and so one transaction); the payload
+    /// is the new state of what changes (about 300 bytes, far below NOTIFY's 8000), so that
+    /// other instances update their copy in memory without a query.
     fn status_change(update: &str) -> String {
         format!(
-            "WITH changed AS ({update}) \
-             SELECT pg_notify('{NOTIFY_CHANNEL}', handle) FROM changed"
+            "WITH changed AS ({update} RETURNING handle, status, scanned_by, scanned_at, \
+             decided_at, ticket, ticket_expires_at, ticket_used_at) \
+             SELECT pg_notify('{NOTIFY_CHANNEL}', row_to_json(changed)::text) FROM changed"
         )
     }
 

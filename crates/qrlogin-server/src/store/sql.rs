@@ -5,8 +5,8 @@
 
 /// What a backend does its own way; everything else is the SQL below.
 pub(crate) trait Dialect {
-    /// The statement that runs `update`, a status change ending in `RETURNING handle`; it
-    /// yields one row when the change applied, none when it did not.
+    /// The statement that runs `update`, a conditional `UPDATE` of one session (no `RETURNING`);
+    /// it yields one row when the change applied, none when it did not.
     fn status_change(update: &str) -> String;
 
     /// The statement that deletes at most `$2` of the sessions that [`SESSION_ENDED`] selects.
@@ -260,8 +260,7 @@ macro_rules! store_impl {
                     let sql = <$store as Dialect>::status_change(
                         "UPDATE qr_sessions SET status = 'scanned', scanned_by = $1, \
                          scanned_at = $2 \
-                         WHERE handle = $3 AND status = 'pending' AND expires_at > $2 \
-                         RETURNING handle",
+                         WHERE handle = $3 AND status = 'pending' AND expires_at > $2",
                     );
                     self.change_status(sqlx::query(&sql).bind(user_id).bind(now).bind(handle))
                         .await
@@ -279,8 +278,7 @@ macro_rules! store_impl {
                         "UPDATE qr_sessions SET status = 'authorized', decided_at = $1, \
                          ticket = $2, ticket_expires_at = $3 \
                          WHERE handle = $4 AND status = 'scanned' AND scanned_by = $5 \
-                         AND expires_at > $1 \
-                         RETURNING handle",
+                         AND expires_at > $1",
                     );
                     self.change_status(
                         sqlx::query(&sql)
@@ -302,8 +300,7 @@ macro_rules! store_impl {
                     let sql = <$store as Dialect>::status_change(
                         "UPDATE qr_sessions SET status = 'cancelled', decided_at = $1 \
                          WHERE handle = $2 AND status = 'scanned' AND scanned_by = $3 \
-                         AND expires_at > $1 \
-                         RETURNING handle",
+                         AND expires_at > $1",
                     );
                     self.change_status(sqlx::query(&sql).bind(now).bind(handle).bind(user_id))
                         .await
@@ -315,20 +312,16 @@ macro_rules! store_impl {
                     app_id: &str,
                     now: Millis,
                 ) -> StoreResult<bool> {
-                    // Not a status change: the status stays `authorized`, so no long-poll is
-                    // waiting for this and nothing is announced.
-                    let done = sqlx::query(
+                    // Announced too: other instances' copies in memory (live.rs) learn that the
+                    // ticket is spent (their sweep of memory and their `returnFullUserInfo`
+                    // polls go by it).
+                    let sql = <$store as Dialect>::status_change(
                         "UPDATE qr_sessions SET ticket_used_at = $1 \
                          WHERE ticket = $2 AND app_id = $3 AND status = 'authorized' \
                          AND ticket_used_at IS NULL AND ticket_expires_at > $1",
-                    )
-                    .bind(now)
-                    .bind(ticket)
-                    .bind(app_id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(backend)?;
-                    Ok(done.rows_affected() == 1)
+                    );
+                    self.change_status(sqlx::query(&sql).bind(now).bind(ticket).bind(app_id))
+                        .await
                 }
 
                 async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {

@@ -40,9 +40,9 @@ impl SqliteStore {
 
 impl Dialect for SqliteStore {
     /// SQLite serves one process, whose waiters the caller wakes (`LocalNotifier`): the change
-    /// is the statement as it is, its `RETURNING` row saying whether it applied.
+    /// is the statement with `RETURNING handle`, whose one row says that it applied.
     fn status_change(update: &str) -> String {
-        update.to_owned()
+        format!("{update} RETURNING handle")
     }
 
     /// SQLite has one writer at a time; batches keep each write lock short for the status
