@@ -27,7 +27,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "client_addr",
             "limits",
             "longpoll",
-            "live",
             "cache",
             "logo",
             "media",

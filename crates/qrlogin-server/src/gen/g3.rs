@@ -65,7 +65,6 @@ async fn generate_data(ctx: &Ctx<Code, limit::Generate>) -> Result<Value, ApiErr
 }
 
 async fn check(Query(q): Query<Params>, ctx: Ctx<Code, limit::Poll>) -> Reply<Code> {
-    let ctx = ctx.without_headers();
     let r = check_data(&ctx, &q).await;
     ctx.reply_saying(("查询二维码状态成功！", "QR code status"), r)
 }

@@ -77,7 +77,6 @@ async fn generate_data(ctx: &Ctx<V3, limit::Generate>) -> Result<Value, ApiError
 }
 
 async fn status(Query(q): Query<Params>, ctx: Ctx<V3, limit::Poll>) -> Reply<V3> {
-    let ctx = ctx.without_headers();
     ctx.reply(status_data(&ctx, &q).await)
 }
 

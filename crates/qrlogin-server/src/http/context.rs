@@ -121,14 +121,6 @@ impl<E: Envelope, L> Ctx<E, L> {
         json_body(&self.body)
     }
 
-    /// The same context without the request headers, for a handler that may hold a long-poll
-    /// and reads no header after the extractor: header values share hyper's 8 KiB read buffer,
-    /// which 10 000 held polls would otherwise keep.
-    pub fn without_headers(mut self) -> Self {
-        self.headers = HeaderMap::new();
-        self
-    }
-
     /// The body as it came (form-encoded token requests read it with `oauth::params`).
     pub fn body(&self) -> &Bytes {
         &self.body
