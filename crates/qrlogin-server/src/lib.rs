@@ -29,6 +29,7 @@ mod gen;
 mod history;
 mod i18n;
 mod ids;
+pub mod idp;
 mod limits;
 mod logo;
 pub mod longpoll;
