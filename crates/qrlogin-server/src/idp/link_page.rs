@@ -45,7 +45,9 @@ struct Texts {
     ask_lead: &'static str,
     ask_phone: &'static str,
     account: &'static str,
+    username: &'static str,
     password: &'static str,
+    wrong_password: &'static str,
     submit: &'static str,
     note: &'static str,
     linked_title: &'static str,
@@ -62,7 +64,9 @@ fn texts(lang: Lang) -> Texts {
             ask_lead: "你的微信手机号已属于下面这个账号。输入它的密码，以后在小程序中即可直接登录此账号。",
             ask_phone: "微信手机号",
             account: "账号",
+            username: "用户名",
             password: "该账号的密码",
+            wrong_password: "密码不正确",
             submit: "关联并继续",
             note: "如果这不是你的账号，请关闭此页面。",
             linked_title: "已关联",
@@ -76,7 +80,9 @@ fn texts(lang: Lang) -> Texts {
             ask_lead: "Your WeChat phone number belongs to the account below. Enter its password and the mini-program signs in to this account from now on.",
             ask_phone: "WeChat phone number",
             account: "Account",
+            username: "Username",
             password: "That account's password",
+            wrong_password: "Wrong password for this account",
             submit: "Link and continue",
             note: "If this is not your account, close this page.",
             linked_title: "Account linked",
@@ -120,16 +126,17 @@ fn render(lang: Lang, base_path: &str, link_id: &str, view: &View<'_>) -> String
                     "<h1>{title}</h1><p class=\"lead\">{lead}</p>\n\
                      <p class=\"user\"><img src=\"{bp}/avatars/{uid}.png\" alt=\"\"><span>{acc} \
                      <strong data-field=\"account\">{name}</strong></span></p>\n\
-                     <dl class=\"requester\">\n{phone}<dt>{acc}</dt><dd data-field=\"username\">{username}</dd>\n</dl>\n\
+                     <dl class=\"requester\">\n{phone}<dt>{uname}</dt><dd data-field=\"username\">{username}</dd>\n</dl>\n\
+                     <p class=\"reported\">{note}</p>\n\
                      {error}<form method=\"post\" action=\"{bp}/link/{id}\" id=\"link\">\n\
                      <label>{pass}<input type=\"password\" name=\"password\" \
                      autocomplete=\"current-password\" required></label>\n\
-                     <input type=\"submit\" value=\"{submit}\">\n</form>\n\
-                     <p class=\"reported\">{note}</p>",
+                     <input type=\"submit\" value=\"{submit}\">\n</form>",
                     title = t.ask_title,
                     lead = t.ask_lead,
                     uid = esc(&account.id),
                     acc = t.account,
+                    uname = t.username,
                     name = esc(account.display_name()),
                     username = esc(&account.username),
                     id = esc(link_id),
@@ -287,7 +294,7 @@ pub(super) async fn confirm(
             let view = View::Ask {
                 account: &account,
                 phone: link.phone.as_deref(),
-                error: Some(ApiError::BadCredentials.message(lang)),
+                error: Some(texts(lang).wrong_password.to_owned()),
             };
             return page(
                 StatusCode::UNAUTHORIZED,
