@@ -619,6 +619,44 @@ async fn no_secret_in_replies_or_logs() {
         .await;
     assert_eq!(status, 502, "{r}");
     replies.push_str(&r.to_string());
+    // WeChat unreachable (a closed port): reqwest's error for a failed send names the URL.
+    let cut_off = start_serving(
+        app("Cut off"),
+        ServeOptions {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            rate_limits: RateLimits::unlimited(),
+            wechat_api_base: Some("http://127.0.0.1:1".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    cut_off
+        .server
+        .add_wechat_miniprogram(NewIdentitySource {
+            id: SOURCE.into(),
+            app_id: APPID.into(),
+            app_secret: SECRET.into(),
+            link: LinkMode::None,
+        })
+        .await
+        .expect("source");
+    let (status, r) = cut_off
+        .post_h(
+            "/api/v3/signin-by-mobile",
+            json!({"extIdpConnidentifier": SOURCE, "connection": "wechat_mini_program_code",
+                   "wechatMiniProgramCodePayload": {"code": "any"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 502, "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached"),
+        "{r}"
+    );
+    replies.push_str(&r.to_string());
     // The stand-in did get the secret (that is how WeChat wants it) ...
     assert!(m.wx.queries().iter().any(|q| q.contains(SECRET)));
     let logged = logs.text();
