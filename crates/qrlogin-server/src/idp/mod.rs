@@ -136,3 +136,56 @@ impl Server {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::idp::PendingLink;
+
+    /// The sweep deletes account links that expired (with its usual grace), and no live one.
+    #[tokio::test]
+    async fn the_sweep_deletes_expired_links_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let server = Server::open(crate::OpenOptions::new(dir.path()))
+            .await
+            .expect("open");
+        let user = server
+            .add_user(crate::NewUser {
+                username: "ann".into(),
+                password: "pw".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("user");
+        server
+            .add_wechat_miniprogram(NewIdentitySource {
+                id: "wx".into(),
+                app_id: "wx1".into(),
+                app_secret: "s".into(),
+                link: LinkMode::Ask,
+            })
+            .await
+            .expect("source");
+        let link = |id: &str, expires_at| PendingLink {
+            id: id.into(),
+            source_id: "wx".into(),
+            subject: "openid".into(),
+            user_id: user.id.clone(),
+            phone: None,
+            expires_at,
+            done_at: None,
+        };
+        let store = server.store();
+        store.insert_pending_link(&link("old", 1)).await.unwrap();
+        store
+            .insert_pending_link(&link("live", now_ms() + 600_000))
+            .await
+            .unwrap();
+        server
+            .sweep(std::time::Duration::ZERO)
+            .await
+            .expect("sweep");
+        assert!(store.get_pending_link("old").await.unwrap().is_none());
+        assert!(store.get_pending_link("live").await.unwrap().is_some());
+    }
+}

@@ -119,6 +119,8 @@ pub trait IdpStore: Send + Sync {
     async fn get_pending_link(&self, id: &str) -> StoreResult<Option<PendingLink>>;
     /// Marks an unfinished, unexpired link done: true for exactly one caller.
     async fn finish_pending_link(&self, id: &str, now: Millis) -> StoreResult<bool>;
+    /// Deletes links that expired before `before` (the sweep); returns how many.
+    async fn purge_pending_links(&self, before: Millis) -> StoreResult<u64>;
 }
 
 const SOURCE_COLUMNS: &str = "id, kind, app_id, app_secret, link, created_at";
@@ -349,6 +351,16 @@ macro_rules! idp_store_impl {
                         .await
                         .map_err(backend)?;
                     Ok(done.rows_affected() == 1)
+                }
+
+                async fn purge_pending_links(&self, before: Millis) -> StoreResult<u64> {
+                    let sql = q("DELETE FROM pending_links WHERE expires_at < $1");
+                    let done = sqlx::query(&sql)
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                    Ok(done.rows_affected())
                 }
             }
         };
