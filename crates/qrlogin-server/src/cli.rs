@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage identity sources (a company's own WeChat mini-program signs users in).
+    Idp {
+        #[command(subcommand)]
+        command: crate::idp::cli::IdpCommand,
+    },
     /// Serve HTTP until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Show the login history (sign-ins and QR decisions), newest first.
@@ -228,6 +233,9 @@ pub struct ServeArgs {
     /// Long-polls held at once per client address (IPv6: per /64); more get 429 at once.
     #[arg(long, value_name = "N", default_value_t = EdgeLimits::default().long_polls_per_client)]
     pub long_polls_per_client: usize,
+    /// WeChat's API, which mini-program sign-ins call (jscode2session, getuserphonenumber).
+    #[arg(long, value_name = "URL", default_value = crate::idp::wechat::DEFAULT_API_BASE)]
+    pub wechat_api_base: String,
 }
 
 /// One `--trusted-proxy` value; empty (`QRLOGIN_TRUSTED_PROXIES=` in server.env) is none.
@@ -294,6 +302,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::App { command } => app(&server, command).await,
         Command::User { command } => user(&server, command).await,
+        Command::Idp { command } => crate::idp::cli::run(&server, command).await,
         Command::Serve(args) => serve(&server, args).await,
         Command::Audit {
             username,
@@ -538,6 +547,7 @@ async fn serve(server: &Server, args: ServeArgs) -> Result<(), Error> {
                 long_polls_per_client: args.long_polls_per_client,
                 ..EdgeLimits::default()
             },
+            wechat_api_base: Some(args.wechat_api_base),
         })
         .await?;
     println!("qrlogin-server listening on {}", running.base_url());

@@ -54,6 +54,7 @@ mod http;
 // Endpoints: the four generations, OAuth and RFC 8628, the approval page.
 mod approval;
 pub mod device;
+pub mod idp;
 mod gen;
 mod oidc;
 

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::router())
         .merge(device::router())
         .merge(gen::history::router())
+        .merge(crate::idp::router())
         .route("/healthz", get(healthz))
         .route("/.well-known/qrlogin", get(discovery))
         .route("/.well-known/jwks.json", get(jwks))

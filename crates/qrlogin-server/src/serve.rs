@@ -27,6 +27,9 @@ pub struct ServeOptions {
     pub trusted_proxies: TrustedProxies,
     /// Timeouts and caps of connections and long-polls.
     pub edge: EdgeLimits,
+    /// WeChat's API for mini-program sign-ins; default `https://api.weixin.qq.com` (tests point
+    /// it at a stand-in on 127.0.0.1).
+    pub wechat_api_base: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -37,6 +40,7 @@ impl Default for ServeOptions {
             rate_limits: RateLimits::default(),
             trusted_proxies: TrustedProxies::none(),
             edge: EdgeLimits::default(),
+            wechat_api_base: None,
         }
     }
 }
@@ -73,6 +77,19 @@ impl Server {
             }
             None => base_url.clone(),
         };
+        let wechat = match options.wechat_api_base.as_deref().map(str::trim) {
+            Some(base) => {
+                let parsed = url::Url::parse(base)
+                    .map_err(|e| Error::InvalidInput(format!("WeChat API base {base:?}: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(Error::InvalidInput(format!(
+                        "WeChat API base {base:?} must be http or https"
+                    )));
+                }
+                Some(Arc::new(crate::idp::wechat::Wechat::new(base)))
+            }
+            None => None,
+        };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let limiter = Arc::new(Limiter::new(options.rate_limits));
         let mut state = AppState::new(
@@ -82,6 +99,9 @@ impl Server {
             shutdown_rx.clone(),
         );
         state.held_polls = HeldPolls::new(&options.edge);
+        if let Some(w) = wechat {
+            state.wechat = w;
+        }
         let held_polls = Arc::clone(&state.held_polls);
         let app = routes::router(state);
         let task = tokio::spawn(conn::serve(

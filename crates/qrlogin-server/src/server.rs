@@ -413,7 +413,7 @@ impl Server {
         let before = now_ms().saturating_sub(keep);
         let n = self.store().purge_sessions(before).await?;
         self.inner.live.evict_ended(before);
-        let m = self.sweep_auth(before).await?;
+        let m = self.sweep_auth(before).await? + self.store().purge_pending_links(before).await?;
         if m > 0 {
             tracing::info!(deleted = m, "ended sign-in sessions and old history swept");
         }

@@ -1,5 +1,7 @@
 //! Authing's own client libraries log in against this server: authing-js-sdk 4.x (G3) and
-//! authing-node-sdk (G4), run by Node on tests/sdk/login.mjs, while this test plays the phone.
+//! authing-node-sdk (G4), run by Node on tests/sdk/login.mjs, while this test plays the phone;
+//! and authing-node-sdk as a company's own mini-program (signInByMobile against a local WeChat
+//! stand-in) that approves a desktop's QR.
 
 mod common;
 
@@ -159,4 +161,86 @@ async fn authing_node_sdk_v5_refreshes_introspects_and_revokes() {
             "{method}: {r}"
         );
     }
+}
+
+/// Seed 004 end to end: authing-node-sdk's `signInByMobile` with the
+/// `wechat_mini_program_code_and_phone` connection (against the local WeChat stand-in) signs a
+/// new user in with their verified phone, and that token scans and confirms the desktop's QR;
+/// the desktop then signs in as the same user.
+#[tokio::test]
+async fn authing_node_sdk_signs_in_a_mini_program_that_approves_a_desktop_qr() {
+    require_node_and(&["authing-node-sdk"]);
+    let wx = common::wechat::WechatStandIn::start("wxsdk0000000001", "sdk-test-secret").await;
+    let ts = start_serving(
+        app("Desktop"),
+        qrlogin_server::ServeOptions {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            rate_limits: qrlogin_server::RateLimits::unlimited(),
+            wechat_api_base: Some(wx.base.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    ts.server
+        .add_wechat_miniprogram(qrlogin_server::idp::NewIdentitySource {
+            id: "company-wxapp".into(),
+            app_id: "wxsdk0000000001".into(),
+            app_secret: "sdk-test-secret".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("source");
+    let gene = ts.g4_generate(serde_json::json!({})).await;
+    let scan_id = gene["qrContent"]
+        .as_str()
+        .and_then(|c| c.rsplit('/').next())
+        .expect("scan id")
+        .to_owned();
+    let (code, _) = wx.login("openid-sdk-user");
+    let phone_code = wx.phone_code("13600001234", "wxsdk0000000001");
+    let r = run_sdk(&[
+        "miniprogram".into(),
+        ts.base.clone(),
+        ts.app.app_id.clone(),
+        "company-wxapp".into(),
+        code,
+        phone_code,
+        scan_id,
+    ])
+    .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    assert_eq!(r["hasRefresh"], true, "{r}");
+    assert_eq!(r["phone"], "13600001234", "{r}");
+    assert_eq!(r["scan"], 200, "{r}");
+    assert_eq!(r["confirm"], 200, "{r}");
+    let username = r["username"].as_str().expect("username");
+    assert!(username.starts_with("wx_"), "{r}");
+
+    // The desktop's side: authorized by the mini-program's user, and signed in as them.
+    let (_, polled) = ts
+        .get(&format!(
+            "/api/v3/get-qrcode-status?qrcodeId={}",
+            gene["qrcodeId"].as_str().expect("qrcodeId")
+        ))
+        .await;
+    assert_eq!(polled["data"]["status"], "AUTHORIZED", "{polled}");
+    let (status, tokens) = ts
+        .post_h(
+            "/api/v3/exchange-tokenset-with-qrcode-ticket",
+            serde_json::json!({"ticket": polled["data"]["ticket"]}),
+            &[ts.basic()],
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let profile: Value = ts
+        .http
+        .get(ts.url("/api/v3/get-profile"))
+        .bearer_auth(tokens["data"]["access_token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("profile")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(profile["data"]["username"], username);
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub held_polls: Arc<HeldPolls>,
     /// RFC 8628 polling pace per device code (devicecode.rs).
     pub device_pace: Arc<Pace>,
+    /// WeChat's API for mini-program sign-ins (`--wechat-api-base`; idp/wechat.rs).
+    pub wechat: Arc<crate::idp::wechat::Wechat>,
 }
 
 impl AppState {
@@ -65,6 +67,9 @@ impl AppState {
             secure_cookies,
             held_polls: HeldPolls::new(&EdgeLimits::default()),
             device_pace: Arc::default(),
+            wechat: Arc::new(crate::idp::wechat::Wechat::new(
+                crate::idp::wechat::DEFAULT_API_BASE,
+            )),
         }
     }
 

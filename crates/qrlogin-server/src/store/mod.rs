@@ -3,6 +3,7 @@
 //! returns whether it happened; callers never read, decide, then write.
 
 pub mod auth;
+pub mod idp;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -10,6 +11,7 @@ mod sql;
 mod sqlite;
 
 pub use auth::AuthStore;
+pub use idp::IdpStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, NOTIFY_CHANNEL};
 pub use sqlite::SqliteStore;
@@ -30,8 +32,9 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-/// The sessions, refresh tokens and login history of [`AuthStore`] are part of every store.
-pub trait Store: AuthStore + Send + Sync + 'static {
+/// The sessions, refresh tokens and login history of [`AuthStore`] and the identity sources of
+/// [`IdpStore`] are part of every store.
+pub trait Store: AuthStore + IdpStore + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is there, and returns the value in force.
     /// Used for the user-pool id and the signing key, made once per data directory.
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod wechat;
 pub use db::TestDb;
 
 use std::time::Duration;

@@ -5,6 +5,10 @@
 //   node login.mjs tokens <baseUrl> <appId> <appSecret|-> <client_secret_post|client_secret_basic|none>
 //       authing-node-sdk after a G4 login: getNewAccessTokenByRefreshToken, introspectToken,
 //       revokeToken, with every endpoint's auth method set to the one given
+//   node login.mjs miniprogram <baseUrl> <appId> <extIdpConnidentifier> <wxLoginCode> <phoneCode> <scanId>
+//       authing-node-sdk as a company's own mini-program: signInByMobile
+//       (wechat_mini_program_code_and_phone), getProfile, then setQrCodeStatus SCAN and CONFIRM
+//       of the desktop QR `scanId` with that token (the mini-program approves the desktop)
 // Prints `QR <text to encode>` once the QR exists, then `RESULT <json>` with what the SDK got.
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
@@ -137,8 +141,38 @@ async function tokens() {
   };
 }
 
+async function miniprogram() {
+  const { AuthenticationClient } = require('authing-node-sdk');
+  const [extIdpConnidentifier, code, phoneCode, scanId] = process.argv.slice(5);
+  // A mini-program holds no app secret: a public client.
+  const client = new AuthenticationClient({ appId, appHost, tokenEndPointAuthMethod: 'none' });
+  const signed = await client.signInByMobile({
+    extIdpConnidentifier,
+    connection: 'wechat_mini_program_code_and_phone',
+    wechatMiniProgramCodeAndPhonePayload: {
+      wxLoginInfo: { code },
+      wxPhoneInfo: { code: phoneCode },
+    },
+  });
+  if (signed.statusCode !== 200) throw new Error('signInByMobile: ' + JSON.stringify(signed));
+  client.setAccessToken(signed.data.access_token);
+  const profile = await client.getProfile({});
+  // The QR carries the public id; the phone endpoints take it where they take qrcodeId.
+  const scan = await client.setQrCodeStatus({ qrcodeId: scanId, action: 'SCAN' });
+  const confirm = await client.setQrCodeStatus({ qrcodeId: scanId, action: 'CONFIRM' });
+  return {
+    statusCode: signed.statusCode,
+    hasRefresh: typeof signed.data.refresh_token === 'string',
+    username: profile.data.username,
+    phone: profile.data.phone,
+    scan: scan.statusCode,
+    confirm: confirm.statusCode,
+  };
+}
+
 try {
-  const result = mode === 'g3' ? await g3() : mode === 'tokens' ? await tokens() : await g4();
+  const result =
+    mode === 'g3' ? await g3() : mode === 'tokens' ? await tokens() : mode === 'miniprogram' ? await miniprogram() : await g4();
   say('RESULT ' + JSON.stringify(result));
   process.exit(0);
 } catch (e) {
