@@ -99,7 +99,7 @@ async fn userinfo(
 }
 
 /// A new user code, stored without its dash (`WDJBMJHT`).
-fn new_user_code() -> String {
+pub(crate) fn new_user_code() -> String {
     let mut rng = rand::rngs::OsRng;
     (0..USER_CODE_LEN)
         .map(|_| USER_CODE_ALPHABET[rng.gen_range(0..USER_CODE_ALPHABET.len())] as char)

@@ -44,6 +44,7 @@ mod sessions;
 mod signin_guard;
 pub mod store;
 mod tokens;
+mod typed_code;
 mod web;
 
 #[cfg(feature = "phone-client")]

@@ -16,7 +16,7 @@ use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
 pub use crate::web::AppState;
-use crate::{approval, device, gen, history, oidc};
+use crate::{approval, device, gen, history, oidc, typed_code};
 
 /// Request bodies are small JSON or forms; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(approval::router())
         .merge(oidc::router())
         .merge(device::router())
+        .merge(typed_code::router())
         .merge(history::router())
         .route("/healthz", get(healthz))
         .route("/.well-known/qrlogin", get(discovery))
@@ -92,6 +93,8 @@ async fn discovery() -> Response {
         "sessions": true,
         // The device-code grant holds a token request given `wait` (device.rs).
         "deviceLongPoll": true,
+        // Every QR session has a code to type at `{publicUrl}/s` (typed_code.rs).
+        "userCode": true,
     }))
     .into_response()
 }
@@ -111,6 +114,10 @@ async fn qr_png(
     let Some(scan_id) = file.strip_suffix(".png") else {
         return not_found().await;
     };
+    // A user code here would be a cheap oracle for guessing codes: charge it like the page.
+    if let Err(e) = device::limit_user_code_guess(&state, scan_id, peer.ip()) {
+        return crate::web::fail(crate::web::Envelope::Code, Lang::Zh, &e);
+    }
     // The same rule as the page: a rotated-away id draws nothing (else its base id would fetch
     // the current code).
     let session = match state.server.session_by_public_id(scan_id).await {

@@ -162,6 +162,7 @@ impl Server {
             requester,
             custom_data,
             qr_content: String::new(),
+            user_code: None,
         };
         session.qr_content = self.qr_content(app, &session, public_url);
         match self.store().insert_session(&session).await {
@@ -170,6 +171,10 @@ impl Server {
                 return Err(ApiError::BadRequest("this random is already in use".into()))
             }
             Err(e) => return Err(e.into()),
+        }
+        // A device authorization's scan id is its user code already.
+        if generation != Generation::Device {
+            session.user_code = Some(crate::typed_code::issue(self, &session, public_url).await?);
         }
         tracing::info!(
             app_id = %app.app_id,
@@ -271,6 +276,10 @@ impl Server {
         &self,
         id: &str,
     ) -> Result<Option<QrSession>, ApiError> {
+        // A typed code stands for its session while it waits, whatever the QR's turn.
+        if let Some(s) = crate::typed_code::session_for_code(self, id).await? {
+            return Ok(Some(s));
+        }
         let Some(public) = self.inner.rotation.parse(id) else {
             return Ok(None);
         };

@@ -28,6 +28,9 @@ pub(crate) fn generate_extras(session: &QrSession) -> Map<String, Value> {
     if let Some(code) = &session.check_code {
         m.insert("checkCode".into(), code.clone().into());
     }
+    if let Some(code) = &session.user_code {
+        m.extend(code.reply_fields());
+    }
     m
 }
 

@@ -6,11 +6,13 @@ pub mod auth;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
+pub mod user_codes;
 
 pub use auth::AuthStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, NOTIFY_CHANNEL};
 pub use sqlite::SqliteStore;
+pub use user_codes::UserCodeStore;
 
 use async_trait::async_trait;
 
@@ -29,7 +31,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
 /// The sessions, refresh tokens and login history of [`AuthStore`] are part of every store.
-pub trait Store: AuthStore + Send + Sync + 'static {
+pub trait Store: AuthStore + UserCodeStore + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is there, and returns the value in force.
     /// Used for the user-pool id and the signing key, made once per data directory.
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
@@ -145,6 +147,7 @@ macro_rules! row_decoders {
                     .try_get::<i64, _>("qr_rotate_secs")?
                     .clamp(0, i64::from(u32::MAX)) as u32,
                 logo_png: row.try_get("logo_png")?,
+                signup: row.try_get("signup")?,
             })
         }
 
@@ -210,6 +213,7 @@ macro_rules! row_decoders {
                     .transpose()
                     .map_err(|e| decode("custom_data", e.to_string()))?,
                 qr_content: row.try_get("qr_content")?,
+                user_code: None,
             })
         }
     };
@@ -222,7 +226,7 @@ pub(crate) const SESSION_COLUMNS: &str = "handle, scan_id, generation, app_id, s
 
 pub(crate) const APP_COLUMNS: &str = "app_id, app_secret, name, redirect_url, \
     allow_client_exchange, return_full_user_info, qr_ttl_secs, ticket_ttl_secs, qr_payload, \
-    check_code, created_at, access_ttl_secs, qr_rotate_secs, logo_png";
+    check_code, created_at, access_ttl_secs, qr_rotate_secs, logo_png, signup";
 
 pub(crate) const USER_COLUMNS: &str = "id, username, password_hash, nickname, email, phone, \
     photo, created_at, logins_count, last_login, last_ip";

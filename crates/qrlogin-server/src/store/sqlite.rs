@@ -85,7 +85,7 @@ impl Store for SqliteStore {
 
     async fn insert_app(&self, app: &App) -> StoreResult<()> {
         let sql = format!(
-            "INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO apps ({APP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
         sqlx::query(&sql)
             .bind(&app.app_id)
@@ -102,6 +102,7 @@ impl Store for SqliteStore {
             .bind(i64::from(app.access_ttl_secs))
             .bind(i64::from(app.qr_rotate_secs))
             .bind(&app.logo_png)
+            .bind(app.signup)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
