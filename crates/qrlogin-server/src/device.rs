@@ -157,13 +157,14 @@ pub(crate) fn verification_uri_complete(public_url: &str, code: &str) -> String 
     )
 }
 
-/// A user code is guessable (34 bits), so every lookup by one costs what a password try costs.
+/// A user code is guessable (34 bits), so every lookup by one costs what a password try costs,
+/// in any form it is accepted in (`WDJB-MJHT`, `wdjbmjht`: see `typed_code`).
 pub(crate) fn limit_user_code_guess(
     state: &AppState,
     id: &str,
     ip: IpAddr,
 ) -> Result<(), ApiError> {
-    if is_user_code(id) {
+    if normalize_user_code(id).is_some() {
         state.limit(Kind::SignIn, ip)?;
     }
     Ok(())

@@ -19,7 +19,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::approval::page::esc;
-use crate::device::{display_user_code, is_user_code, new_user_code, normalize_user_code};
+use crate::device::{display_user_code, new_user_code, normalize_user_code};
 use crate::errors::{ApiError, Forbidden};
 use crate::i18n::Lang;
 use crate::model::{now_ms, QrSession, Status};
@@ -92,12 +92,13 @@ pub(crate) async fn session_for_code(
     server: &Server,
     id: &str,
 ) -> Result<Option<QrSession>, ApiError> {
-    if !is_user_code(id) {
+    // As typed or as shown (`WDJB-MJHT`): a phone app may send what the person read.
+    let Some(code) = normalize_user_code(id) else {
         return Ok(None);
-    }
+    };
     let now = now_ms();
     let store = server.store();
-    let Some(scan_id) = store.scan_id_for_user_code(id).await? else {
+    let Some(scan_id) = store.scan_id_for_user_code(&code).await? else {
         return Ok(None);
     };
     let Some(session) = store.session_by_scan_id(&scan_id).await? else {
