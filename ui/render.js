@@ -38,6 +38,18 @@ export function safeImageSrc(url) {
   return /^data:image\//i.test(url.trim()) ? url.trim() : null;
 }
 
+/**
+ * What "Can't scan?" offers (contracts.md §3 `cantScan`): {kind: 'code', code, url} | {kind: 'link'}
+ * | {kind: 'words'}. An engine without the field meant the link, as before.
+ */
+export function cantScanOf(c) {
+  if (c?.kind === 'code' && typeof c.code === 'string' && typeof c.url === 'string') {
+    return { kind: 'code', code: c.code, url: c.url };
+  }
+  if (c?.kind === 'words') return { kind: 'words' };
+  return { kind: 'link' };
+}
+
 /** The SVG scales crisply at any size; the PNG is the fallback if the SVG is missing. */
 function qrSource(data) {
   return safeImageSrc(data.svg) ?? safeImageSrc(data.png);
@@ -59,7 +71,8 @@ export function applyEvent(view, event, now = Date.now()) {
       return { ...base, state: 'waiting', tipHtml: data.tipHtml ?? '', checkCode: data.checkCode ?? null,
         scanned: null, failure: null, showRetry: false, refreshing: false,
         qr: { src: qrSource(data), text: String(data.text ?? ''), expiresAt: Number(data.expiresAt) || 0,
-          ttlMs: Number(data.ttlMs) || 0, generation: Number(data.generation) || 1 } };
+          ttlMs: Number(data.ttlMs) || 0, generation: Number(data.generation) || 1,
+          cantScan: cantScanOf(data.cantScan) } };
     case 'scanned':
       return { ...base, state: 'scanned', notice: null, tipHtml: data.tipHtml ?? '',
         scanned: { nickname: String(data.nickname ?? ''), avatar: safeImageSrc(data.avatar) } };
@@ -237,13 +250,33 @@ export function render(doc, view, now = Date.now()) {
   renderCountdown(doc, view, now);
   renderSteps(doc, view);
 
-  const canScanLink = state === 'waiting' && Boolean(view.qr?.text);
-  show($('cant-scan'), canScanLink);
-  if (!canScanLink) collapseLinkPanel(doc);
-  setText($('link-text'), view.qr?.text ?? '');
+  const cantScan = view.qr?.cantScan ?? { kind: 'link' };
+  const offered = state === 'waiting' && (cantScan.kind !== 'link' || Boolean(view.qr?.text));
+  show($('cant-scan'), offered);
+  if (!offered) collapseLinkPanel(doc);
+  renderCantScan(doc, view, cantScan);
 
   if (inProfile) renderProfile(doc, view);
   announce($('status'), statusLine(view));
+}
+
+/**
+ * The "Can't scan?" panel: the code to type and where (our server, RFC 8628), the link when the
+ * QR holds a web address, or in words what to do (Authing's JSON or image-only QRs, which are no
+ * use as text). All of it plain text.
+ */
+function renderCantScan(doc, view, cantScan) {
+  const $ = (id) => doc.getElementById(id);
+  const isCode = cantScan.kind === 'code';
+  const isWords = cantScan.kind === 'words';
+  show($('type-code-area'), isCode);
+  setText($('type-code'), isCode ? cantScan.code : '');
+  setText($('type-code-url'), isCode ? cantScan.url : '');
+  const link = isWords ? '' : (view.qr?.text ?? '');
+  show($('link-area'), Boolean(link));
+  setText($('link-help'), t(view.lang, isCode ? 'linkHelpToo' : 'linkHelp'));
+  setText($('link-text'), link);
+  show($('cant-scan-words'), isWords);
 }
 
 /**

@@ -51,6 +51,44 @@ pub async fn scan(qr_text: &str, user: &TestUser) -> Scan {
     }
 }
 
+/// Types the code a person read off the window under "Can't scan?" at the address shown there,
+/// signs in, and opens the approval (the same page the QR leads to).
+pub async fn type_code(entry_url: &str, code: &str, user: &TestUser) -> Scan {
+    let phone = Phone::new();
+    let page = phone
+        .type_code(entry_url, code)
+        .await
+        .unwrap_or_else(|e| panic!("phone: type {code} at {entry_url}: {e:?}"));
+    assert_eq!(
+        page.state,
+        PageState::SignIn,
+        "phone: the typed code {code} should lead to the sign-in form; it shows {:?}: {:?}",
+        page.state,
+        page.error_message
+    );
+    let page = phone
+        .sign_in(&page, &user.username, &user.password)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "phone: sign in as {} after typing {code}: {e:?}",
+                user.username
+            )
+        });
+    assert_eq!(
+        page.state,
+        PageState::Approve,
+        "phone: after signing in, the typed code should offer Confirm/Cancel; it shows {:?}: {:?}",
+        page.state,
+        page.error_message
+    );
+    Scan {
+        phone,
+        page,
+        qr_text: format!("{entry_url} + {code}"),
+    }
+}
+
 impl Scan {
     pub fn page(&self) -> &ApprovalPage {
         &self.page

@@ -310,3 +310,37 @@ test('helpers: safeImageSrc, initials, statusLine', () => {
   assert.equal(initials('@bob'), 'B');
   assert.equal(statusLine({ ...initialView('zh-CN'), state: 'expired' }), '二维码已过期。');
 });
+
+test("Can't scan? shows our server's code and where to type it, with the link as well", () => {
+  const cantScan = { kind: 'code', code: 'WDJB-MJHT', url: 'http://192.168.1.20:4000/s' };
+  const { $ } = show([['qrReady', qrReady({ cantScan })]]);
+  assert.ok(isShown($('cant-scan')));
+  $('link-panel').hidden = false; // as after a click on "Can't scan?" (app.js)
+  assert.ok(isShown($('type-code-area')));
+  assert.equal($('type-code').textContent, 'WDJB-MJHT');
+  assert.equal($('type-code-url').textContent, 'http://192.168.1.20:4000/s');
+  assert.ok(isShown($('link-area')));
+  assert.equal($('link-help').textContent, 'Or open this link on that phone:');
+  assert.equal($('link-text').textContent, 'http://192.168.1.20:4000/s/abc123');
+  assert.ok(!isShown($('cant-scan-words')));
+  // A hostile code or address is text, never markup.
+  const { $: $2 } = show([['qrReady', qrReady({ cantScan: { kind: 'code', code: HOSTILE, url: HOSTILE } })]]);
+  assert.equal($2('type-code').textContent, HOSTILE);
+  assert.equal($2('type-code').children.length, 0);
+  assert.equal($2('type-code-url').children.length, 0);
+});
+
+test("Can't scan? on Authing explains in words and never shows the QR's JSON", () => {
+  const json = '{"scene":"APP_AUTH","random":"r","userPoolId":"p"}';
+  for (const lang of ['en', 'zh-CN']) {
+    const { $ } = show([['qrReady', qrReady({ text: json, cantScan: { kind: 'words' } })]], { lang });
+    assert.ok(isShown($('cant-scan')));
+    $('link-panel').hidden = false;
+    assert.ok(isShown($('cant-scan-words')));
+    assert.ok(!isShown($('link-area')));
+    assert.ok(!isShown($('type-code-area')));
+    assert.equal($('link-text').textContent, '');
+    assert.ok(!$('link-panel').textContent.includes('APP_AUTH'));
+    assert.match($('cant-scan-words').textContent, lang === 'en' ? /bigger/ : /放大/);
+  }
+});

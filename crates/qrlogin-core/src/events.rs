@@ -28,6 +28,8 @@ pub enum LoginEvent {
         check_code: Option<String>,
         generation: u32,
         tip_html: String,
+        /// What "Can't scan?" offers: a code to type, the link, or words (cant_scan.rs).
+        cant_scan: crate::cant_scan::CantScan,
     },
     /// Someone scanned; `avatar` is a data URL or null.
     Scanned {
@@ -132,13 +134,18 @@ mod tests {
             check_code: Some("42".into()),
             generation: 1,
             tip_html: "<strong>APP</strong>".into(),
+            cant_scan: crate::cant_scan::CantScan::Code {
+                code: "WDJB-MJHT".into(),
+                url: "http://x/s".into(),
+            },
         };
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             json!({"event": "qrReady", "data": {
                 "svg": "data:image/svg+xml;base64,AA", "png": "data:image/png;base64,AA",
                 "text": "http://x/s/1", "expiresAt": 10, "ttlMs": 120000, "checkCode": "42",
-                "generation": 1, "tipHtml": "<strong>APP</strong>"}})
+                "generation": 1, "tipHtml": "<strong>APP</strong>",
+                "cantScan": {"kind": "code", "code": "WDJB-MJHT", "url": "http://x/s"}}})
         );
         let f = LoginEvent::Failed {
             kind: ErrorKind::Network,

@@ -3,6 +3,7 @@
 //! Data flows one way: server → [`dialect`] (wire JSON to one [`dialect::ScanStatus`]) →
 //! [`session`] (one task per login attempt, emitting [`events::LoginEvent`]s) → a front end.
 
+pub mod cant_scan;
 pub mod clock;
 pub mod config;
 pub mod credentials;

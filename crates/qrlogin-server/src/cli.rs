@@ -80,6 +80,8 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change an app's settings after `app add`.
+    Set(AppSetArgs),
     /// Replace an app's secret; prints the new one (shown only here). The old one stops working.
     RotateSecret {
         #[arg(long, value_name = "APP_ID")]
@@ -130,8 +132,24 @@ pub struct AppAddArgs {
     /// desktop's QR; stored re-encoded as PNG.
     #[arg(long, value_name = "FILE")]
     pub logo: Option<std::path::PathBuf>,
+    /// Let a new user register on the phone page (username, password, nickname); without it
+    /// the page only signs existing users in.
+    #[arg(long)]
+    pub signup: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AppSetArgs {
+    #[arg(long, value_name = "APP_ID")]
+    pub app_id: String,
+    /// Let a new user register on the phone page.
+    #[arg(long, conflicts_with = "no_signup")]
+    pub signup: bool,
+    /// Login only: the phone page signs existing users in (the default).
+    #[arg(long)]
+    pub no_signup: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,6 +418,7 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
                         })?),
                         None => None,
                     },
+                    signup: a.signup,
                 })
                 .await?;
             if a.json {
@@ -420,7 +439,7 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
             } else {
                 for a in apps {
                     println!(
-                        "{}  {}  qrTtl={}s ticketTtl={}s accessTtl={}s payload={} checkCode={} clientExchange={} fullUserInfo={}",
+                        "{}  {}  qrTtl={}s ticketTtl={}s accessTtl={}s payload={} checkCode={} clientExchange={} fullUserInfo={} signup={}",
                         a.app_id,
                         a.name,
                         a.qr_ttl_secs,
@@ -429,10 +448,24 @@ async fn app(server: &Server, command: AppCommand) -> Result<(), Error> {
                         a.qr_payload.as_str(),
                         a.check_code,
                         a.allow_client_exchange,
-                        a.return_full_user_info
+                        a.return_full_user_info,
+                        a.signup
                     );
                 }
             }
+        }
+        AppCommand::Set(s) => {
+            if !s.signup && !s.no_signup {
+                return Err(Error::InvalidInput(
+                    "nothing to set: give --signup or --no-signup".into(),
+                ));
+            }
+            server.set_app_signup(&s.app_id, s.signup).await?;
+            println!(
+                "{}: sign-up on the phone page {}",
+                s.app_id,
+                if s.signup { "on" } else { "off (login only)" }
+            );
         }
         AppCommand::RotateSecret { app_id, json } => {
             let creds = server.rotate_app_secret(&app_id).await?;

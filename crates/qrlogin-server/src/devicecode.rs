@@ -1,6 +1,8 @@
 //! RFC 8628's rules, apart from HTTP: user codes (how they are drawn, shown, typed and checked),
 //! the verification URIs, and the polling pace per device code. The endpoints are in device.rs;
 //! the generate of a device session (service.rs) uses the user code as scan id and check code.
+//! Every QR session's typed code (issue 15 item 7) is drawn and looked up here too; its page is
+//! typed_code.rs.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,6 +10,11 @@ use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
 use rand::Rng;
+
+use crate::errors::{ApiError, Forbidden};
+use crate::model::{now_ms, QrSession, Status, UserCode};
+use crate::server::Server;
+use crate::store::StoreError;
 
 /// RFC 8628 §3.2's default polling interval.
 pub const INTERVAL_SECS: u64 = 5;
@@ -154,5 +161,68 @@ mod tests {
         assert_eq!(pace.check("k", t0 + Duration::from_secs(6)), Err(15));
         assert_eq!(pace.check("k", t0 + Duration::from_secs(21)), Ok(()));
         assert_eq!(pace.check("other", t0), Ok(()));
+    }
+}
+
+/// Where a QR session's typed code is typed (`GET /s`, typed_code.rs).
+pub fn typed_code_entry_url(public_url: &str) -> String {
+    format!("{public_url}/s")
+}
+
+/// Draws and files a code for a new session (its lifetime is the session's). A code another
+/// live session holds, QR or device (whose scan id is its code), is drawn again.
+pub(crate) async fn issue(
+    server: &Server,
+    session: &QrSession,
+    public_url: &str,
+) -> Result<UserCode, ApiError> {
+    let store = server.store();
+    for _ in 0..4 {
+        let code = new_user_code();
+        if store.session_by_scan_id(&code).await?.is_some() {
+            continue;
+        }
+        match store
+            .insert_user_code(&code, &session.scan_id, session.expires_at)
+            .await
+        {
+            Ok(()) => {
+                return Ok(UserCode {
+                    code,
+                    entry_url: typed_code_entry_url(public_url),
+                })
+            }
+            Err(StoreError::Duplicate) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Internal)
+}
+
+/// The waiting session a typed code names; `None` when `id` is no QR session's code (it may be
+/// a scan id, or a device authorization's user code, which is its scan id). The caller has
+/// charged the guess (`AppState::limit_user_code_guess`).
+pub(crate) async fn session_for_code(
+    server: &Server,
+    id: &str,
+) -> Result<Option<QrSession>, ApiError> {
+    // As typed or as shown (`WDJB-MJHT`): a phone app may send what the person read.
+    let Some(code) = normalize_user_code(id) else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    let store = server.store();
+    let Some(scan_id) = store.scan_id_for_user_code(&code).await? else {
+        return Ok(None);
+    };
+    let Some(session) = store.session_by_scan_id(&scan_id).await? else {
+        return Ok(None);
+    };
+    match session.status_at(now) {
+        Status::Pending | Status::Scanned => Ok(Some(session)),
+        Status::Expired => Err(ApiError::QrExpired),
+        Status::Authorized | Status::Cancelled => {
+            Err(ApiError::Forbidden(Forbidden::AlreadyDecided))
+        }
     }
 }

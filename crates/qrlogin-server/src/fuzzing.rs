@@ -128,6 +128,7 @@ pub fn render_pages(text: &PageText, en: bool) -> Vec<String> {
     let views = [
         View::SignIn {
             error: text.error.clone(),
+            signup: true,
         },
         View::Approve {
             app_name: &text.app_name,

@@ -54,9 +54,10 @@ mod http;
 // Endpoints: the four generations, OAuth and RFC 8628, the approval page.
 mod approval;
 pub mod device;
-pub mod idp;
 mod gen;
+pub mod idp;
 mod oidc;
+mod typed_code;
 
 // Serving: the router, the accept loop, the command line.
 pub mod cli;

@@ -465,6 +465,7 @@ mod tests {
             requester: None,
             custom_data: None,
             qr_content: String::new(),
+            user_code: None,
         }
     }
 
@@ -504,6 +505,7 @@ mod tests {
                 access_ttl_secs: 3600,
                 qr_rotate_secs: 0,
                 logo_png: None,
+                signup: false,
             })
             .await
             .unwrap();

@@ -77,6 +77,8 @@ pub struct App {
     pub qr_rotate_secs: u32,
     /// The app's logo, a re-encoded PNG (`logo`), served at `/logos/{app_id}.png`.
     pub logo_png: Option<Vec<u8>>,
+    /// A new user may register on the phone page (`approval::signup`); off = login only.
+    pub signup: bool,
 }
 
 /// A user as stored. The password hash never leaves the store module and `service`.
@@ -237,6 +239,18 @@ pub struct QrSession {
     pub requester: Option<Requester>,
     pub custom_data: Option<serde_json::Value>,
     pub qr_content: String,
+    /// The code to type instead of scanning (`typed_code`), on the generate reply only: it is
+    /// filed apart and not read back with the session.
+    pub user_code: Option<UserCode>,
+}
+
+/// A QR session's typed code (issue 15 item 7) as the generate reply carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCode {
+    /// Stored form, without the dash (`WDJBMJHT`).
+    pub code: String,
+    /// Where to type it: `{public-url}/s`.
+    pub entry_url: String,
 }
 
 impl QrSession {
@@ -279,6 +293,7 @@ mod tests {
             requester: None,
             custom_data: None,
             qr_content: String::new(),
+            user_code: None,
         }
     }
 

@@ -47,6 +47,12 @@ pub enum PageState {
     Cancelled,
     /// An error page; see `error_code` (2241 unknown, 2244 expired, 2245 someone else's...).
     Error,
+    /// `{public-url}/s`: the form for a typed code (issue 15 item 7).
+    EnterCode,
+    /// The sign-up form (the app has `signup` on).
+    SignUp,
+    /// The app is login only: sign-up refused, in words.
+    SignUpOff,
 }
 
 /// The requester details the page shows (PROTOCOL.md §4.3); `None` when not shown.
@@ -91,6 +97,9 @@ pub struct ApprovalPage {
     action_url: String,
     sign_in_url: Option<String>,
     sign_out_url: Option<String>,
+    sign_up_url: Option<String>,
+    /// "No account yet? Create one" under the sign-in form, when the app offers sign-up.
+    pub sign_up_link: Option<String>,
 }
 
 /// A phone browser with its own cookie jar.
@@ -186,6 +195,51 @@ impl Phone {
         }
         let resp = self.get(url.as_str()).send().await?;
         page_from(resp).await
+    }
+
+    /// Types `code` on the page at `entry_url` (`{public-url}/s`, shown under "Can't scan?")
+    /// and submits it, as a person would: the page the server continues with.
+    pub async fn type_code(&self, entry_url: &str, code: &str) -> Result<ApprovalPage, PhoneError> {
+        let mut url = url::Url::parse(entry_url.trim())
+            .map_err(|_| PhoneError::NotAnApprovalUrl(entry_url.to_owned()))?;
+        url.query_pairs_mut().append_pair("code", code);
+        page_from(self.get(url.as_str()).send().await?).await
+    }
+
+    /// Follows "Create one" under the sign-in form.
+    pub async fn open_sign_up(&self, page: &ApprovalPage) -> Result<ApprovalPage, PhoneError> {
+        let link = page
+            .sign_up_link
+            .as_deref()
+            .ok_or(PhoneError::WrongState(page.state))?;
+        page_from(self.get(link).send().await?).await
+    }
+
+    /// Submits the sign-up form (the password typed twice, as the form asks). Returns the page
+    /// the server continues with: the approval screen when the account was made, else the form
+    /// again with its error.
+    pub async fn sign_up(
+        &self,
+        page: &ApprovalPage,
+        username: &str,
+        password: &str,
+        nickname: &str,
+    ) -> Result<ApprovalPage, PhoneError> {
+        let target = page
+            .sign_up_url
+            .as_deref()
+            .ok_or(PhoneError::WrongState(page.state))?;
+        let mut rb = self.client.post(target).form(&[
+            ("csrf", page.csrf_token.as_str()),
+            ("username", username),
+            ("nickname", nickname),
+            ("password", password),
+            ("password2", password),
+        ]);
+        if let Some(l) = &self.accept_language {
+            rb = rb.header("accept-language", l);
+        }
+        page_from(rb.send().await?).await
     }
 
     /// Submits the page's sign-in form; the server then marks the session scanned by this user
@@ -321,6 +375,9 @@ fn parse_page(url: &url::Url, status: u16, html: String) -> Result<ApprovalPage,
         Some("authorized") => PageState::Authorized,
         Some("cancelled") => PageState::Cancelled,
         Some("error") => PageState::Error,
+        Some("enter-code") => PageState::EnterCode,
+        Some("signup") => PageState::SignUp,
+        Some("signup-off") => PageState::SignUpOff,
         _ => return Err(not_a_page()),
     };
     let resolve = |href: &str| url.join(href).map(|u| u.to_string()).ok();
@@ -336,6 +393,10 @@ fn parse_page(url: &url::Url, status: u16, html: String) -> Result<ApprovalPage,
     };
     let sign_in_url = form_url("signin");
     let sign_out_url = form_url("signout");
+    let sign_up_url = form_url("signup");
+    let sign_up_link = tag_after(&html, "<a id=\"signup-link\"")
+        .and_then(|t| attr(t, "href"))
+        .and_then(|h| resolve(&h));
     let csrf_token = tag_after(&html, "<meta name=\"csrf-token\"")
         .and_then(|t| attr(t, "content"))
         .unwrap_or_default();
@@ -375,6 +436,8 @@ fn parse_page(url: &url::Url, status: u16, html: String) -> Result<ApprovalPage,
         action_url,
         sign_in_url,
         sign_out_url,
+        sign_up_url,
+        sign_up_link,
     })
 }
 

@@ -16,7 +16,7 @@ use crate::http::{AppState, Code, Envelope};
 use crate::i18n::Lang;
 use crate::media;
 use crate::ratelimit::Kind;
-use crate::{approval, device, gen, oidc};
+use crate::{approval, device, gen, oidc, typed_code};
 
 /// Request bodies are small JSON or forms; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(approval::router())
         .merge(oidc::router())
         .merge(device::router())
+        .merge(typed_code::router())
         .merge(gen::history::router())
         .merge(crate::idp::router())
         .route("/healthz", get(healthz))
@@ -93,6 +94,8 @@ async fn discovery() -> Response {
         "sessions": true,
         // The device-code grant holds a token request given `wait` (device.rs).
         "deviceLongPoll": true,
+        // Every QR session has a code to type at `{publicUrl}/s` (typed_code.rs).
+        "userCode": true,
     }))
     .into_response()
 }
@@ -112,6 +115,10 @@ async fn qr_png(
     let Some(scan_id) = file.strip_suffix(".png") else {
         return not_found().await;
     };
+    // A user code here would be a cheap oracle for guessing codes: charge it like the page.
+    if let Err(e) = state.limit_user_code_guess(scan_id, peer.ip()) {
+        return Code::fail(Lang::Zh, &e);
+    }
     // The same rule as the page: a rotated-away id draws nothing (else its base id would fetch
     // the current code).
     let session = match state.server.session_by_public_id(scan_id).await {

@@ -96,6 +96,8 @@ pub struct NewApp {
     pub qr_rotate_secs: Option<u32>,
     /// A logo file (PNG or JPEG, at most 1 MiB); stored re-encoded as PNG.
     pub logo: Option<Vec<u8>>,
+    /// A new user may register on the phone page; off (login only) by default.
+    pub signup: bool,
 }
 
 /// What a new app is told once: its id, its secret and its pool.
@@ -294,6 +296,7 @@ impl Server {
             created_at: now_ms(),
             access_ttl_secs: new.access_ttl_secs.unwrap_or(ACCESS_TTL_SECS),
             qr_rotate_secs: new.qr_rotate_secs.unwrap_or(QR_ROTATE_SECS),
+            signup: new.signup,
         };
         self.inner.store.insert_app(&app).await?;
         tracing::info!(app_id = %app.app_id, name = %app.name, "app added");
@@ -302,6 +305,15 @@ impl Server {
             app_secret: app.app_secret,
             user_pool_id: self.inner.user_pool_id.clone(),
         })
+    }
+
+    /// `app set --signup` / `--no-signup`: sign-up on the phone page on or off.
+    pub async fn set_app_signup(&self, app_id: &str, signup: bool) -> Result<(), Error> {
+        if !self.inner.store.set_app_signup(app_id, signup).await? {
+            return Err(Error::InvalidInput(format!("no app with id {app_id:?}")));
+        }
+        tracing::info!(app_id, signup, "app sign-up set");
+        Ok(())
     }
 
     /// Every app, oldest (the pool's default) first. `App::app_secret` is there for embedders.
@@ -413,6 +425,7 @@ impl Server {
         let before = now_ms().saturating_sub(keep);
         let n = self.store().purge_sessions(before).await?;
         self.inner.live.evict_ended(before);
+        self.store().purge_user_codes(before).await?;
         let m = self.sweep_auth(before).await? + self.store().purge_pending_links(before).await?;
         if m > 0 {
             tracing::info!(deleted = m, "ended sign-in sessions and old history swept");

@@ -164,6 +164,7 @@ impl Server {
             requester,
             custom_data,
             qr_content: String::new(),
+            user_code: None,
         };
         session.qr_content = self.qr_content(app, &session, public_url);
         match self.store().insert_session(&session).await {
@@ -172,6 +173,10 @@ impl Server {
                 return Err(ApiError::BadRequest("this random is already in use".into()))
             }
             Err(e) => return Err(e.into()),
+        }
+        // A device authorization's scan id is its user code already.
+        if generation != Generation::Device {
+            session.user_code = Some(crate::devicecode::issue(self, &session, public_url).await?);
         }
         // Stored first: a session is in memory only once it would survive a crash.
         self.inner.live.insert_new(session.clone());
@@ -319,6 +324,10 @@ impl Server {
         &self,
         id: &str,
     ) -> Result<Option<QrSession>, ApiError> {
+        // A typed code stands for its session while it waits, whatever the QR's turn.
+        if let Some(s) = crate::devicecode::session_for_code(self, id).await? {
+            return Ok(Some(s));
+        }
         let Some(public) = self.inner.rotation.parse(id) else {
             return Ok(None);
         };

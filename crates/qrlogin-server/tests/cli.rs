@@ -557,3 +557,46 @@ async fn an_operator_lists_and_ends_sessions_disables_users_rotates_secrets_and_
     );
     running.shutdown().await;
 }
+
+#[test]
+fn app_set_turns_sign_up_on_and_off() {
+    let db = TestDb::new();
+    let created = json_of(&run(
+        &db,
+        &["app", "add", "--name", "Kiosk", "--json"],
+        None,
+    ));
+    let id = created["appId"].as_str().expect("appId").to_owned();
+    let list = |db: &TestDb| json_of(&run(db, &["app", "list", "--json"], None));
+    assert_eq!(list(&db)[0]["signup"], false, "login only by default");
+    let out = run(&db, &["app", "set", "--app-id", &id, "--signup"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(list(&db)[0]["signup"], true);
+    let out = run(&db, &["app", "set", "--app-id", &id, "--no-signup"], None);
+    assert!(out.status.success());
+    assert_eq!(list(&db)[0]["signup"], false);
+    // Mistakes are named.
+    let out = run(&db, &["app", "set", "--app-id", &id], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--signup"));
+    let out = run(&db, &["app", "set", "--app-id", "nope", "--signup"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    let with = json_of(&run(
+        &db,
+        &["app", "add", "--name", "Open", "--signup", "--json"],
+        None,
+    ));
+    let apps = list(&db);
+    let open = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appId"] == with["appId"])
+        .expect("listed");
+    assert_eq!(open["signup"], true);
+}

@@ -235,7 +235,7 @@ async fn discovery_and_health() {
     assert_eq!(code, 200);
     assert_eq!(
         d,
-        json!({"version":1,"longPoll":true,"pkce":true,"checkCode":true,"requester":true,"scanId":true,"sessions":true,"deviceLongPoll":true})
+        json!({"version":1,"longPoll":true,"pkce":true,"checkCode":true,"requester":true,"scanId":true,"sessions":true,"deviceLongPoll":true,"userCode":true})
     );
     let (code, h) = ts.get("/healthz").await;
     assert_eq!((code, h["status"].clone()), (200, json!("ok")));

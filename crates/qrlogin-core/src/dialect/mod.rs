@@ -330,6 +330,10 @@ pub struct GeneratedQr {
     pub check_code: Option<String>,
     /// G3 `customLogo`, G4 `customLogoUrl`.
     pub custom_logo_url: Option<String>,
+    /// A code to type instead of scanning (our server's `userCode`, PROTOCOL.md §4.7; the
+    /// device dialect's `user_code`), and where to type it (`verificationUri`).
+    pub user_code: Option<String>,
+    pub verification_uri: Option<String>,
 }
 
 /// A user object (G1 poll, G2/G3 poll with full info or exchange, get-profile).
@@ -766,6 +770,8 @@ pub fn parse_generate(
         check_code: wire::check_code(data.get("checkCode")),
         custom_logo_url: wire::string(data, "customLogoUrl")
             .or_else(|| wire::string(data, "customLogo")),
+        user_code: wire::string(data, "userCode"),
+        verification_uri: wire::string(data, "verificationUri"),
     };
     if qr.qr_content.is_none() && qr.image_url.is_none() && authing_payload_possible(id) {
         return Ok(qr);

@@ -271,6 +271,7 @@ impl Runner {
                 check_code: shown.qr.check_code.clone(),
                 generation: self.generation,
                 tip_html: self.tip(TipKey::Title),
+                cant_scan: crate::cant_scan::CantScan::of(&shown.qr, &shown.text),
             };
             self.emit(event.clone());
             let current = Shown {

@@ -3,6 +3,7 @@
 //! the G4 phone endpoint with the session cookie and a CSRF header.
 
 pub(crate) mod page;
+mod signup;
 
 use std::net::SocketAddr;
 
@@ -43,6 +44,10 @@ pub fn router() -> Router<AppState> {
         .route("/s/{scan_id}", get(show))
         .route("/s/{scan_id}/signin", post(sign_in))
         .route("/s/{scan_id}/signout", post(sign_out))
+        .route(
+            "/s/{scan_id}/signup",
+            get(signup::show).post(signup::submit),
+        )
 }
 
 async fn script() -> Response {
@@ -158,7 +163,8 @@ fn error_status(e: &ApiError) -> StatusCode {
 
 /// A view with owned data (the borrowed [`View`] is made from it).
 enum OwnedView {
-    SignIn(Option<String>),
+    /// The sign-in form, with its error and whether the app offers sign-up.
+    SignIn(Option<String>, bool),
     Approve {
         app_name: String,
         user: Box<User>,
@@ -172,8 +178,9 @@ enum OwnedView {
 impl OwnedView {
     fn as_view(&self) -> View<'_> {
         match self {
-            OwnedView::SignIn(error) => View::SignIn {
+            OwnedView::SignIn(error, signup) => View::SignIn {
                 error: error.clone(),
+                signup: *signup,
             },
             OwnedView::Approve {
                 app_name,
@@ -212,7 +219,9 @@ async fn show_view(
         if session.status_at(now_ms()) == Status::Expired {
             return Err(ApiError::QrExpired);
         }
-        return Ok((None, OwnedView::SignIn(None)));
+        let signup =
+            (state.server.store().get_app(&session.app_id).await?).is_some_and(|a| a.signup);
+        return Ok((None, OwnedView::SignIn(None, signup)));
     };
     // Opening the page signed in is the scan (PROTOCOL.md §4.4).
     let session = state.server.scan(&session, &user).await?;
@@ -312,6 +321,7 @@ async fn sign_in(
             resp
         }
         Err(ApiError::BadCredentials) => {
+            let signup = signup::signup_on(&state, &scan_id).await.unwrap_or(false);
             let frame = Frame {
                 lang,
                 base_path: &state.base_path,
@@ -322,6 +332,7 @@ async fn sign_in(
                 &frame,
                 &View::SignIn {
                     error: Some(ApiError::BadCredentials.message(lang)),
+                    signup,
                 },
             );
             page_response(StatusCode::UNAUTHORIZED, html, cookies)

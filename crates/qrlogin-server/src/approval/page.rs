@@ -33,6 +33,8 @@ pub struct Frame<'a> {
 pub enum View<'a> {
     SignIn {
         error: Option<String>,
+        /// The app lets new users register (`signup`): link to its form.
+        signup: bool,
     },
     Approve {
         app_name: &'a str,
@@ -160,7 +162,17 @@ pub fn render(frame: &Frame<'_>, view: &View<'_>) -> String {
     let bp = esc(frame.base_path);
     let scan = esc(frame.scan_id);
     let (state, body) = match view {
-        View::SignIn { error } => ("signin", sign_in(frame, &t, error.as_deref())),
+        View::SignIn { error, signup } => {
+            let mut body = sign_in(frame, &t, error.as_deref());
+            if *signup {
+                body.push_str(&super::signup::link_html(
+                    frame.lang,
+                    frame.base_path,
+                    frame.scan_id,
+                ));
+            }
+            ("signin", body)
+        }
         View::Approve {
             app_name,
             user,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::crypto::pkce_matches;
+use crate::devicecode::display_user_code;
 use crate::errors::ApiError;
 use crate::http::auth::phone_user;
 use crate::http::request::long_poll_params;
@@ -112,6 +113,11 @@ pub(crate) fn with_generate_extras(data: Value, session: &QrSession) -> Value {
     m.insert("expiresIn".into(), session.expires_in_secs(now_ms()).into());
     if let Some(code) = &session.check_code {
         m.insert("checkCode".into(), code.clone().into());
+    }
+    if let Some(code) = &session.user_code {
+        // RFC 8628's names, the code as people read it (`WDJB-MJHT`).
+        m.insert("userCode".into(), display_user_code(&code.code).into());
+        m.insert("verificationUri".into(), code.entry_url.clone().into());
     }
     merged(data, m)
 }

@@ -113,9 +113,9 @@ impl AppState {
     }
 
     /// A user code is guessable (34 bits), so every lookup by one costs what a password try
-    /// costs.
+    /// costs, in any form it is accepted in (`WDJB-MJHT`, `wdjbmjht`: see typed_code.rs).
     pub fn limit_user_code_guess(&self, id: &str, ip: IpAddr) -> Result<(), ApiError> {
-        if devicecode::is_user_code(id) {
+        if devicecode::normalize_user_code(id).is_some() {
             self.limit(Kind::SignIn, ip)?;
         }
         Ok(())

@@ -168,10 +168,7 @@ async fn sign_in_by_mobile(ctx: Ctx<V3, limit::SignIn>) -> Response {
                 ));
             }
         };
-        state
-            .server
-            .admit(&user, &app.app_id, Some(ctx.ip))
-            .await?;
+        state.server.admit(&user, &app.app_id, Some(ctx.ip)).await?;
         // The mini-program is the phone: an approver session, which may scan and confirm.
         let new = NewSession {
             user: &user,

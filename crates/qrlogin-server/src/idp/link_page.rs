@@ -18,11 +18,11 @@ use serde::Deserialize;
 use crate::approval::page::esc;
 use crate::approval::PAGE_CSP;
 use crate::errors::ApiError;
+use crate::http::AppState;
 use crate::i18n::Lang;
 use crate::model::{now_ms, User};
 use crate::ratelimit::Kind;
 use crate::store::idp::PendingLink;
-use crate::http::AppState;
 
 /// What the page shows (`data-state` on `main#qrl`).
 enum View<'a> {

@@ -9,12 +9,14 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+pub mod user_codes;
 
 pub use auth::AuthStore;
 pub use idp::IdpStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, NOTIFY_CHANNEL};
 pub use sqlite::SqliteStore;
+pub use user_codes::UserCodeStore;
 
 use async_trait::async_trait;
 
@@ -32,9 +34,9 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-/// The sessions, refresh tokens and login history of [`AuthStore`] and the identity sources of
-/// [`IdpStore`] are part of every store.
-pub trait Store: AuthStore + IdpStore + Send + Sync + 'static {
+/// The sessions, refresh tokens and login history of [`AuthStore`], the identity sources of
+/// [`IdpStore`] and the typed codes of [`UserCodeStore`] are part of every store.
+pub trait Store: AuthStore + IdpStore + UserCodeStore + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is there, and returns the value in force.
     /// Used for the user-pool id and the signing key, made once per data directory.
     async fn meta_get_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;

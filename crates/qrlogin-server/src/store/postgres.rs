@@ -14,7 +14,7 @@ use super::sql::{store_impl, Dialect, SESSION_ENDED};
 use super::{auth::auth_store_impl, backend_error as backend, migrated_pool, StoreResult};
 
 /// The `LISTEN`/`NOTIFY` channel of status changes; the payload is the JSON of the changed
-/// columns and the handle (`crate::live::Progress`), so that other instances apply it without a
+/// columns and the handle (`Progress` in live.rs), so that other instances apply it without a
 /// query.
 pub const NOTIFY_CHANNEL: &str = "qrlogin_session";
 

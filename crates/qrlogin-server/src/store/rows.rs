@@ -122,7 +122,7 @@ fn decode_error(col: &str, message: String) -> sqlx::Error {
 
 pub(crate) const APP_COLUMNS: &str = "app_id, app_secret, name, redirect_url, \
     allow_client_exchange, return_full_user_info, qr_ttl_secs, ticket_ttl_secs, qr_payload, \
-    check_code, created_at, access_ttl_secs, qr_rotate_secs, logo_png";
+    check_code, created_at, access_ttl_secs, qr_rotate_secs, logo_png, signup";
 
 fn app(row: &impl Columns) -> DecodeResult<App> {
     Ok(App {
@@ -140,6 +140,7 @@ fn app(row: &impl Columns) -> DecodeResult<App> {
         access_ttl_secs: row.secs("access_ttl_secs", 1)?,
         qr_rotate_secs: row.secs("qr_rotate_secs", 0)?,
         logo_png: row.opt_bytes("logo_png")?,
+        signup: row.flag("signup")?,
     })
 }
 
@@ -187,6 +188,7 @@ fn session(row: &impl Columns) -> DecodeResult<QrSession> {
         requester: row.json("requester")?,
         custom_data: row.json("custom_data")?,
         qr_content: row.text("qr_content")?,
+        user_code: None,
     })
 }
 

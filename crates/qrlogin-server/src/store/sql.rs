@@ -95,7 +95,7 @@ macro_rules! store_impl {
                 async fn insert_app(&self, app: &App) -> StoreResult<()> {
                     let sql = format!(
                         "INSERT INTO apps ({APP_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
                     );
                     sqlx::query(&sql)
                         .bind(&app.app_id)
@@ -112,6 +112,7 @@ macro_rules! store_impl {
                         .bind(i64::from(app.access_ttl_secs))
                         .bind(i64::from(app.qr_rotate_secs))
                         .bind(&app.logo_png)
+                        .bind(app.signup)
                         .execute(&self.pool)
                         .await
                         .map_err(backend)?;

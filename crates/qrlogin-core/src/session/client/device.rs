@@ -255,8 +255,10 @@ impl Client {
             image_url: None,
             scan_id: None,
             expires_in: d.get("expires_in").and_then(Value::as_u64),
-            check_code: Some(user_code),
+            check_code: Some(user_code.clone()),
             custom_logo_url: None,
+            user_code: Some(user_code),
+            verification_uri: text("verification_uri"),
         })
     }
 
