@@ -37,10 +37,6 @@ impl PgStore {
         let pool = migrated_pool(pool, options, &sqlx::migrate!("./migrations/postgres")).await?;
         Ok(PgStore { pool })
     }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 impl Dialect for PgStore {

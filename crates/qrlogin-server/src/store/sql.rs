@@ -29,6 +29,11 @@ macro_rules! store_impl {
             use $crate::store::{backend_error as backend, StoreResult, PURGE_BATCH};
 
             impl $store {
+                /// Waits for the connections to finish and closes them.
+                pub async fn close(&self) {
+                    self.pool.close().await;
+                }
+
                 /// The row that `sql` selects by its one parameter, a key.
                 async fn by_key<T>(&self, sql: &str, key: &str) -> StoreResult<Option<T>>
                 where

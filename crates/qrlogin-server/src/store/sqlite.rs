@@ -32,10 +32,6 @@ impl SqliteStore {
         let pool = migrated_pool(pool, options, &sqlx::migrate!("./migrations/sqlite")).await?;
         Ok(SqliteStore { pool })
     }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
 }
 
 impl Dialect for SqliteStore {
