@@ -306,16 +306,15 @@ impl LiveSessions {
                     None => false,
                 });
             }
-            Some(Slot::Loading { heard, .. }) => {
+            Some(Slot::Loading { heard, .. })
                 if heard
                     .as_ref()
                     .and_then(Progress::stage)
-                    .is_none_or(|h| stage > h)
-                {
-                    *heard = Some(p);
-                }
+                    .is_none_or(|h| stage > h) =>
+            {
+                *heard = Some(p);
             }
-            None => {}
+            Some(Slot::Loading { .. }) | None => {}
         }
     }
 
