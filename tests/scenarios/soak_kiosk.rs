@@ -358,19 +358,20 @@ fn write_report(
     verdict
 }
 
+/// A chart line: its name, colour and value (kiB) per sample.
+type Series = (&'static str, &'static str, fn(&Sample) -> u64);
+
 /// PSS of the app, the web process, the network process and their sum over time (MiB).
 fn chart(samples: &[Sample]) -> String {
     let (w, h, left, bottom, top, right) = (760.0, 360.0, 60.0, 40.0, 30.0, 150.0);
     let t_max = samples.last().map(|s| s.t_secs).unwrap_or(1.0).max(1.0);
-    let series: [(&str, &str, Box<dyn Fn(&Sample) -> u64>); 4] = [
-        (
-            "app + web + net",
-            "#222",
-            Box::new(|s| s.pss[0] + s.pss[1] + s.pss[2]),
-        ),
-        ("WebKitWebProcess", "#1f77b4", Box::new(|s| s.pss[1])),
-        ("qrlogin (app)", "#d62728", Box::new(|s| s.pss[0])),
-        ("WebKitNetworkProcess", "#2ca02c", Box::new(|s| s.pss[2])),
+    let series: [Series; 4] = [
+        ("app + web + net", "#222", |s| {
+            s.pss[0] + s.pss[1] + s.pss[2]
+        }),
+        ("WebKitWebProcess", "#1f77b4", |s| s.pss[1]),
+        ("qrlogin (app)", "#d62728", |s| s.pss[0]),
+        ("WebKitNetworkProcess", "#2ca02c", |s| s.pss[2]),
     ];
     let y_max = samples
         .iter()
