@@ -5,7 +5,7 @@ CARGO ?= cargo
 ARGS ?=
 
 .PHONY: all deps run build test lint deny fmt test-core test-server test-cli test-app test-ui test-a11y test-e2e \
-        test-soak soak test-fuzz-replay fuzz bench bundle bundle-test clean
+        test-soak soak soak-kiosk test-fuzz-replay fuzz bench bundle bundle-test clean
 
 all: build
 
@@ -83,6 +83,11 @@ test-soak:
 DURATION ?= 3600
 soak: deps
 	@DURATION=$(DURATION) scripts/soak.sh
+
+## soak-kiosk: DURATION=<seconds> (default 600) of the real app in kiosk mode under Xvfb: logins and
+## idle sign-outs; WebKit memory, zombies, log files; target/soak-kiosk/report.md
+soak-kiosk: deps
+	@DURATION=$(if $(filter command line environment,$(origin DURATION)),$(DURATION),600) scripts/soak.sh --kiosk
 
 bench: deps
 	@scripts/install-deps.sh --bench

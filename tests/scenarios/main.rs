@@ -7,7 +7,9 @@
 
 mod s10_flaky_proxy;
 mod s11_offline_sign_out;
-mod s12_typed_code;
+mod s12_faults_in_window;
+mod s13_device_dialect;
+mod s14_typed_code;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;
@@ -17,6 +19,7 @@ mod s6_hostile;
 mod s7_generations;
 mod s8_kiosk;
 mod s9_locale;
+mod soak_kiosk;
 
 use qrlogin_e2e::{phone, App, TestUser};
 

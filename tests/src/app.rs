@@ -62,6 +62,11 @@ impl AppHome {
         self.dir.path().join("data")
     }
 
+    /// Where the app writes its daily-rotated log files.
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir().join(IDENTIFIER).join("logs")
+    }
+
     fn env(&self) -> Vec<(String, String)> {
         let p = |s: &str| self.dir.path().join(s).to_string_lossy().into_owned();
         let mut env = vec![
@@ -217,6 +222,53 @@ fn descendants(root: i32) -> Vec<i32> {
     // Deepest first is not needed for SIGTERM, but keeps the app before its driver in the list.
     out.reverse();
     out
+}
+
+/// The processes under `root` (see [`App::process_tree`]).
+pub fn process_tree(root: i32) -> Vec<Proc> {
+    descendants(root)
+        .into_iter()
+        .filter_map(Proc::read)
+        .collect()
+}
+
+/// One process as /proc shows it.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    pub pid: i32,
+    pub comm: String,
+    /// `R`, `S`, `Z` (a zombie: exited, not reaped), ...
+    pub state: char,
+    pub rss_kib: u64,
+    /// Proportional set size (shared pages split among their users), `None` if unreadable.
+    pub pss_kib: Option<u64>,
+}
+
+impl Proc {
+    fn read(pid: i32) -> Option<Proc> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_string();
+        let state = rest.trim_start().chars().next()?;
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kib = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<u64>().ok())
+        };
+        let rss_kib = kib(&status, "VmRSS:").unwrap_or(0);
+        let pss_kib = fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+            .ok()
+            .and_then(|t| kib(&t, "Pss:"));
+        Some(Proc {
+            pid,
+            comm,
+            state,
+            rss_kib,
+            pss_kib,
+        })
+    }
 }
 
 fn free_port() -> u16 {
@@ -793,6 +845,17 @@ impl App {
 
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// The processes under the driver right now (WebKitWebDriver, the app, its WebKit web and
+    /// network processes), as /proc shows them: for the kiosk soak's memory and zombie count.
+    pub fn process_tree(&self) -> Vec<Proc> {
+        process_tree(self.tree_root())
+    }
+
+    /// The PID the process tree hangs from (tauri-driver's), for a sampler on another thread.
+    pub fn tree_root(&self) -> i32 {
+        self.driver.pid()
     }
 
     pub fn driver_log(&self) -> PathBuf {

@@ -1,0 +1,437 @@
+//! The kiosk soak (issue 13): the real app in kiosk mode under Xvfb, for `QRLOGIN_SOAK_SECS`
+//! (default 600), through repeated cycles of a phone login (QR read off the pixels) and the idle
+//! sign-out back to a fresh QR, nobody touching the window. A sampler records every few seconds
+//! the memory of the process tree (RSS and PSS of the app, WebKit's web and network processes),
+//! zombie processes in it, and the app's log files (count and bytes). Written to
+//! `QRLOGIN_SOAK_OUT` (default target/soak-kiosk): samples.csv, cycles.csv, memory.svg,
+//! report.md. Run by `make soak-kiosk DURATION=…` (scripts/soak.sh --kiosk); `#[ignore]`d
+//! otherwise, so `make test` never runs it.
+//!
+//! Bounds (the run fails past them): no zombie in any sample; at most 7 log files (the app keeps
+//! 7 daily files; the log dir is seeded with 10 old ones before the launch); the tree's PSS at
+//! the end at most 1.5 × its PSS after the second cycle (the warm-up), and every cycle signs in
+//! and signs out.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use qrlogin_e2e::app::{process_tree, Proc};
+use qrlogin_e2e::server::ServerOptions;
+use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer};
+
+const IDLE_SECS: i64 = 14;
+const WARN_SECS: i64 = 10;
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+const GROWTH_BOUND: f64 = 1.5;
+const MAX_LOG_FILES: usize = 7;
+
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    t_secs: f64,
+    cycle: usize,
+    /// kiB per role: app, web, network, other (drivers).
+    rss: [u64; 4],
+    pss: [u64; 4],
+    procs: usize,
+    zombies: usize,
+    zombie_names: Vec<String>,
+    log_files: usize,
+    log_bytes: u64,
+}
+
+fn role(comm: &str) -> usize {
+    match comm {
+        "qrlogin" => 0,
+        c if c.starts_with("WebKitWebProces") => 1,
+        c if c.starts_with("WebKitNetworkPr") => 2,
+        _ => 3,
+    }
+}
+
+fn sample(tree: &[Proc], logs: &Path, t_secs: f64, cycle: usize) -> Sample {
+    let mut s = Sample {
+        t_secs,
+        cycle,
+        procs: tree.len(),
+        ..Sample::default()
+    };
+    for p in tree {
+        let r = role(&p.comm);
+        s.rss[r] += p.rss_kib;
+        s.pss[r] += p.pss_kib.unwrap_or(p.rss_kib);
+        if p.state == 'Z' {
+            s.zombies += 1;
+            s.zombie_names.push(format!("{}({})", p.comm, p.pid));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(logs) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".log") {
+                s.log_files += 1;
+                s.log_bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    s
+}
+
+/// Ten old daily files, oldest first, so that the app's pruning has something to do.
+fn seed_old_logs(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for day in 1..=10 {
+        let f = dir.join(format!("qrlogin.2026-11-{day:02}.log"));
+        std::fs::write(&f, format!("old log of 2026-11-{day:02}\n")).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the kiosk soak: make soak-kiosk DURATION=…"]
+async fn soak_kiosk_repeated_logins_and_idle_sign_outs() {
+    let secs: u64 = std::env::var("QRLOGIN_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let out = std::env::var_os("QRLOGIN_SOAK_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| qrlogin_e2e::scenario::target_dir().join("soak-kiosk"));
+    std::fs::create_dir_all(&out).unwrap();
+
+    let sc = Scenario::new("soak-kiosk");
+    let server = TestServer::start(ServerOptions::default()).await;
+    let kim = server.add_user("kim", "Kim").await;
+    let config = AppConfig::for_server(&server, "v2", "en")
+        .set("kiosk.enabled", true)
+        .set("kiosk.idle_sign_out_secs", IDLE_SECS)
+        .set("kiosk.warn_secs", WARN_SECS);
+    let home = AppHome::with_config(&config);
+    let logs = home.log_dir();
+    seed_old_logs(&logs);
+    let app = App::launch(&sc, &home, &[]).await;
+    let root = app.tree_root();
+
+    // The sampler: a plain thread reading /proc, so a busy runtime does not skew the times.
+    let samples = Arc::new(Mutex::new(Vec::<Sample>::new()));
+    let cycle_now = Arc::new(Mutex::new(0usize));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let sampler = {
+        let (samples, cycle_now, stop) = (samples.clone(), cycle_now.clone(), stop.clone());
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let tree = process_tree(root);
+                let c = *cycle_now.lock().unwrap();
+                let s = sample(&tree, &logs, started.elapsed().as_secs_f64(), c);
+                samples.lock().unwrap().push(s);
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+        })
+    };
+
+    // Cycles: QR -> phone login -> profile -> idle warning -> signed out -> a new QR.
+    let mut cycles: Vec<(usize, f64, f64, f64)> = Vec::new(); // (n, start, signed in, signed out)
+    let mut last_qr = String::new();
+    let deadline = started + Duration::from_secs(secs);
+    let mut n = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        *cycle_now.lock().unwrap() = n;
+        let t0 = started.elapsed().as_secs_f64();
+        let qr = app
+            .wait_qr_within(
+                &format!("c{n:03}-1-qr"),
+                &[last_qr.as_str()],
+                Duration::from_secs(60),
+            )
+            .await;
+        let scan = phone::scan(&qr, &kim).await;
+        app.wait_state(&format!("c{n:03}-2-scanned"), "scanned")
+            .await;
+        let choices = scan.check_code_choices();
+        if choices.is_empty() {
+            scan.confirm(None).await;
+        } else {
+            let code = app.read_check_code(&format!("c{n:03}-2-scanned")).await;
+            scan.confirm(Some(&code)).await;
+        }
+        app.wait_state(&format!("c{n:03}-3-profile"), "profile")
+            .await;
+        let t1 = started.elapsed().as_secs_f64();
+        // Nobody touches it: the idle sign-out brings the QR back.
+        app.wait_state_within(
+            &format!("c{n:03}-4-signed-out"),
+            "waiting",
+            Duration::from_secs((IDLE_SECS + 30) as u64),
+        )
+        .await;
+        let t2 = started.elapsed().as_secs_f64();
+        cycles.push((n, t0, t1, t2));
+        last_qr = qr;
+    }
+    stop.store(true, Ordering::SeqCst);
+    sampler.join().unwrap();
+    let samples = samples.lock().unwrap().clone();
+    app.quit().await;
+
+    let verdict = write_report(&out, secs, &samples, &cycles);
+    eprintln!("[soak-kiosk] report at {}", out.join("report.md").display());
+    if let Err(why) = verdict {
+        panic!(
+            "kiosk soak: {why} (see {})",
+            out.join("report.md").display()
+        );
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// Writes the CSVs, the chart and the report; `Err` names the first broken bound.
+fn write_report(
+    out: &Path,
+    secs: u64,
+    samples: &[Sample],
+    cycles: &[(usize, f64, f64, f64)],
+) -> Result<(), String> {
+    let mut csv = String::from(
+        "t_secs,cycle,procs,zombies,rss_app_kib,rss_web_kib,rss_net_kib,rss_other_kib,\
+         pss_app_kib,pss_web_kib,pss_net_kib,pss_other_kib,log_files,log_bytes\n",
+    );
+    for s in samples {
+        let _ = writeln!(
+            csv,
+            "{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            s.t_secs,
+            s.cycle,
+            s.procs,
+            s.zombies,
+            s.rss[0],
+            s.rss[1],
+            s.rss[2],
+            s.rss[3],
+            s.pss[0],
+            s.pss[1],
+            s.pss[2],
+            s.pss[3],
+            s.log_files,
+            s.log_bytes
+        );
+    }
+    std::fs::write(out.join("samples.csv"), csv).unwrap();
+    let mut ccsv = String::from("cycle,start_secs,signed_in_secs,signed_out_secs\n");
+    for (n, a, b, c) in cycles {
+        let _ = writeln!(ccsv, "{n},{a:.1},{b:.1},{c:.1}");
+    }
+    std::fs::write(out.join("cycles.csv"), ccsv).unwrap();
+    std::fs::write(out.join("memory.svg"), chart(samples)).unwrap();
+
+    // PSS of the app + WebKit (the drivers are the harness's, not the kiosk's).
+    let kiosk_pss = |s: &Sample| s.pss[0] + s.pss[1] + s.pss[2];
+    let kiosk_rss = |s: &Sample| s.rss[0] + s.rss[1] + s.rss[2];
+    let warm = samples
+        .iter()
+        .find(|s| s.cycle >= 3)
+        .or(samples.first())
+        .map(kiosk_pss)
+        .unwrap_or(0);
+    let last = samples.last().map(kiosk_pss).unwrap_or(0);
+    let peak = samples.iter().map(kiosk_pss).max().unwrap_or(0);
+    let first = samples.first().map(kiosk_pss).unwrap_or(0);
+    let zombies = samples.iter().map(|s| s.zombies).max().unwrap_or(0);
+    let zombie_names: Vec<String> = samples
+        .iter()
+        .flat_map(|s| s.zombie_names.clone())
+        .collect();
+    let max_files = samples.iter().map(|s| s.log_files).max().unwrap_or(0);
+    let end_files = samples.last().map(|s| s.log_files).unwrap_or(0);
+    let log_growth = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) if b.t_secs > a.t_secs => {
+            (b.log_bytes as f64 - a.log_bytes as f64) / (b.t_secs - a.t_secs)
+        }
+        _ => 0.0,
+    };
+    let per_cycle: Vec<f64> = cycles.iter().map(|(_, a, _, c)| c - a).collect();
+    let mean_cycle = per_cycle.iter().sum::<f64>() / per_cycle.len().max(1) as f64;
+    let growth = if warm > 0 {
+        last as f64 / warm as f64
+    } else {
+        0.0
+    };
+
+    let mut verdict = Ok(());
+    if zombies > 0 {
+        verdict = Err(format!("{zombies} zombie process(es): {zombie_names:?}"));
+    } else if max_files > MAX_LOG_FILES {
+        verdict = Err(format!(
+            "{max_files} log files kept (bound {MAX_LOG_FILES})"
+        ));
+    } else if growth > GROWTH_BOUND {
+        verdict = Err(format!(
+            "the kiosk's PSS grew {growth:.2}× after the warm-up (bound {GROWTH_BOUND}×)"
+        ));
+    } else if cycles.len() < 2 {
+        verdict = Err(format!("only {} cycle(s) completed", cycles.len()));
+    }
+
+    let mut r = String::new();
+    let _ = writeln!(r, "# Kiosk soak\n");
+    let _ = writeln!(
+        r,
+        "The real app (debug build) in kiosk mode under Xvfb for {secs} s (`make soak-kiosk \
+         DURATION={secs}`): {} cycles of a phone login (QR read off the window's pixels, check \
+         code read off the window) and the idle sign-out ({IDLE_SECS} s idle, {WARN_SECS} s \
+         warning) back to a fresh QR, nobody touching the window. The process tree was sampled \
+         every {} s ({} samples).\n",
+        cycles.len(),
+        SAMPLE_EVERY.as_secs(),
+        samples.len()
+    );
+    let _ = writeln!(r, "![memory](memory.svg)\n");
+    let _ = writeln!(r, "| figure | value |\n|---|---|");
+    let _ = writeln!(r, "| cycles (login + idle sign-out) | {} |", cycles.len());
+    let _ = writeln!(r, "| mean cycle | {mean_cycle:.1} s |");
+    let _ = writeln!(
+        r,
+        "| kiosk PSS (app + WebKit web + network): first sample | {:.1} MiB |",
+        mib(first)
+    );
+    let _ = writeln!(
+        r,
+        "| kiosk PSS after the warm-up (start of cycle 3) | {:.1} MiB |",
+        mib(warm)
+    );
+    let _ = writeln!(r, "| kiosk PSS at the end | {:.1} MiB |", mib(last));
+    let _ = writeln!(r, "| kiosk PSS peak | {:.1} MiB |", mib(peak));
+    let _ = writeln!(
+        r,
+        "| end / warm-up | {growth:.2}× (bound {GROWTH_BOUND}×) |"
+    );
+    if let Some(s) = samples.last() {
+        let _ = writeln!(
+            r,
+            "| RSS at the end: app / web / network | {:.1} / {:.1} / {:.1} MiB (sum {:.1}; RSS counts shared pages in each) |",
+            mib(s.rss[0]),
+            mib(s.rss[1]),
+            mib(s.rss[2]),
+            mib(kiosk_rss(s))
+        );
+        let _ = writeln!(
+            r,
+            "| PSS at the end: app / web / network | {:.1} / {:.1} / {:.1} MiB |",
+            mib(s.pss[0]),
+            mib(s.pss[1]),
+            mib(s.pss[2])
+        );
+        let _ = writeln!(r, "| processes in the tree at the end | {} |", s.procs);
+    }
+    let _ = writeln!(r, "| zombie processes (max in a sample) | {zombies} |");
+    let _ = writeln!(
+        r,
+        "| log files: seeded 10 old, during the run max {max_files}, at the end {end_files} (bound {MAX_LOG_FILES}) |  |"
+    );
+    let _ = writeln!(
+        r,
+        "| log growth | {log_growth:.1} bytes/s ≈ {:.1} MiB/day at this pace |",
+        log_growth * 86400.0 / 1_048_576.0
+    );
+    let _ = writeln!(
+        r,
+        "\nVerdict: {}\n",
+        match &verdict {
+            Ok(()) => "within every bound".to_string(),
+            Err(why) => format!("FAILED: {why}"),
+        }
+    );
+    let _ = writeln!(
+        r,
+        "Files: `samples.csv` (every sample, kiB per role: app = `qrlogin`, web = \
+         `WebKitWebProcess`, net = `WebKitNetworkProcess`, other = tauri-driver and \
+         WebKitWebDriver, the harness's), `cycles.csv` (when each cycle started, signed in, \
+         signed out), `memory.svg`."
+    );
+    std::fs::write(out.join("report.md"), r).unwrap();
+    verdict
+}
+
+/// A chart line: its name, colour and value (kiB) per sample.
+type Series = (&'static str, &'static str, fn(&Sample) -> u64);
+
+/// PSS of the app, the web process, the network process and their sum over time (MiB).
+fn chart(samples: &[Sample]) -> String {
+    let (w, h, left, bottom, top, right) = (760.0, 360.0, 60.0, 40.0, 30.0, 150.0);
+    let t_max = samples.last().map(|s| s.t_secs).unwrap_or(1.0).max(1.0);
+    let series: [Series; 4] = [
+        ("app + web + net", "#222", |s| {
+            s.pss[0] + s.pss[1] + s.pss[2]
+        }),
+        ("WebKitWebProcess", "#1f77b4", |s| s.pss[1]),
+        ("qrlogin (app)", "#d62728", |s| s.pss[0]),
+        ("WebKitNetworkProcess", "#2ca02c", |s| s.pss[2]),
+    ];
+    let y_max = samples
+        .iter()
+        .map(|s| mib(s.pss[0] + s.pss[1] + s.pss[2]))
+        .fold(1.0_f64, f64::max)
+        * 1.15;
+    let x = |t: f64| left + (w - left - right) * t / t_max;
+    let y = |v: f64| h - bottom - (h - bottom - top) * v / y_max;
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{left}" y="18" font-size="14">Kiosk soak: PSS of the app's process tree (MiB) over time (min)</text>
+<line x1="{left}" y1="{}" x2="{}" y2="{}" stroke="#888"/>
+<line x1="{left}" y1="{top}" x2="{left}" y2="{}" stroke="#888"/>
+"##,
+        h - bottom,
+        w - right,
+        h - bottom,
+        h - bottom
+    );
+    for i in 0..=5 {
+        let v = y_max * i as f64 / 5.0;
+        let _ = writeln!(
+            svg,
+            r##"<text x="{}" y="{:.1}" text-anchor="end">{v:.0}</text><line x1="{left}" y1="{:.1}" x2="{}" y2="{:.1}" stroke="#eee"/>"##,
+            left - 6.0,
+            y(v) + 4.0,
+            y(v),
+            w - right,
+            y(v)
+        );
+        let t = t_max * i as f64 / 5.0;
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle">{:.1}</text>"#,
+            x(t),
+            h - bottom + 16.0,
+            t / 60.0
+        );
+    }
+    for (i, (name, color, f)) in series.iter().enumerate() {
+        let points: Vec<String> = samples
+            .iter()
+            .map(|s| format!("{:.1},{:.1}", x(s.t_secs), y(mib(f(s)))))
+            .collect();
+        let _ = writeln!(
+            svg,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
+            points.join(" ")
+        );
+        let ly = top + 16.0 * i as f64 + 10.0;
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{name}</text>"#,
+            w - right + 10.0,
+            w - right + 28.0,
+            w - right + 32.0,
+            ly + 4.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
