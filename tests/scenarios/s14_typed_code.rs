@@ -5,7 +5,7 @@ use qrlogin_e2e::server::ServerOptions;
 use qrlogin_e2e::{phone, App, AppConfig, AppHome, Scenario, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s12_typed_code() {
+async fn s14_typed_code() {
     let sc = Scenario::new("s12-typed-code");
     let server = TestServer::start(ServerOptions::default()).await;
     let carol = server.add_user("carol", "Carol Typist").await;
