@@ -7,6 +7,7 @@
 
 mod s10_flaky_proxy;
 mod s11_offline_sign_out;
+mod s12_window_state;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;
