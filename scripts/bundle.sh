@@ -3,6 +3,7 @@
 #   qrlogin_<v>_amd64.deb, qrlogin-<v>-1.x86_64.rpm   the desktop app (npm @tauri-apps/cli, `tauri build`)
 #   qrlogin-server_<v>_amd64.deb                      the reference server (packaging/server/build-deb.sh)
 #   qrlogin-server-<v>-1.x86_64.rpm                   the server as an .rpm too, when rpmbuild is there
+#   qrlogin-cli_<v>_amd64.deb, qrlogin-cli-<v>-1.x86_64.rpm   the terminal front end (packaging/cli/)
 # All land in target/bundle-out/ (or $CARGO_TARGET_DIR/bundle-out/). Prints sizes and the metadata
 # a packager checks (dpkg-deb -I, rpm -qip), and fails if a required field is missing.
 # AppImage, MSI, NSIS and DMG are not built here: they need downloads or another OS (README, Installers).
@@ -20,6 +21,7 @@ field() { python3 -c 'import json,sys; m=json.load(sys.stdin); print(eval(sys.ar
 target_dir=$(field 'm["target_directory"]')
 app_version=$(field '[p["version"] for p in m["packages"] if p["name"]=="qrlogin"][0]')
 server_version=$(field '[p["version"] for p in m["packages"] if p["name"]=="qrlogin-server"][0]')
+cli_version=$(field '[p["version"] for p in m["packages"] if p["name"]=="qrlogin-cli"][0]')
 out=$target_dir/bundle-out
 deb_arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 rpm_arch=$(uname -m)
@@ -60,6 +62,20 @@ if command -v rpmbuild >/dev/null; then
   server_rpm=$(packaging/server/build-rpm.sh "$server_bin" "$server_version" "$out") ||
     die "building the server .rpm failed"
 fi
+
+# --- the terminal front end: release binary, then .deb and .rpm --------------------------------
+say "qrlogin-cli $cli_version: cargo build --release"
+t=$SECONDS
+cargo build --release -p qrlogin-cli --bin qrlogin-cli
+cli_bin=$target_dir/release/qrlogin-cli
+cli_secs=$((SECONDS - t))
+packaging/cli/build-deb.sh "$cli_bin" "$cli_version" "$out" >/dev/null
+if command -v rpmbuild >/dev/null; then
+  packaging/cli/build-rpm.sh "$cli_bin" "$cli_version" "$out" >/dev/null || die "building the CLI .rpm failed"
+fi
+cli_depends=$(dpkg-deb -f "$out/qrlogin-cli_${cli_version}_${deb_arch}.deb" Depends)
+# No GUI stack: the point of the CLI is machines without a desktop.
+if grep -Eq 'webkit|gtk' <<<"$cli_depends"; then die "the CLI .deb depends on a GUI library: $cli_depends"; fi
 
 cp "$app_deb" "$out/"
 cp "$app_rpm" "$out/"
@@ -112,5 +128,5 @@ for f in "$out"/*; do
   bytes=$(stat -c %s "$f")
   awk -v n="$(basename "$f")" -v b="$bytes" 'BEGIN { printf "  %-40s %9d bytes  %6.2f MiB\n", n, b, b / 1048576 }'
 done
-printf '  app release build + bundling: %d s; server release build: %d s; total %d s\n' \
-  "$app_secs" "$server_secs" "$((SECONDS - t0))"
+printf '  app release build + bundling: %d s; server release build: %d s; CLI release build: %d s; total %d s\n' \
+  "$app_secs" "$server_secs" "$cli_secs" "$((SECONDS - t0))"

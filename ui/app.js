@@ -303,17 +303,14 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   async function boot() {
     wire();
-    await Promise.all([
+    // Listening starts beside the first question rather than before it: one round trip less.
+    const listening = Promise.all([
       bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
       bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
       bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
     ]);
-    // Both questions at once: the remembered session does not wait for app_info's answer, one
-    // round trip less before the QR. A broken remembered session is just "not signed in".
-    const asking = bridge.appInfo();
-    const restoring = bridge.restoreSession().catch(() => null);
     try {
-      applyInfo(await asking);
+      applyInfo(await bridge.appInfo());
     } catch {
       applyInfo({});
     }
@@ -322,7 +319,16 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     applyChrome(doc, lang);
     render(doc, view);
 
-    const profile = await restoring;
+    if (info.remembered === false) {
+      // Nothing to restore: the shell already started the first attempt while this page loaded,
+      // and start_login hands over its QR at once.
+      await Promise.all([beginLogin(view.notice), listening]);
+      return;
+    }
+    // Restoring can end the session (`session-ended`): the listener must be in place first.
+    await listening;
+    // A broken remembered session is just "not signed in".
+    const profile = await bridge.restoreSession().catch(() => null);
     if (profile) {
       update(profileView(view, profile));
       painted('profile');

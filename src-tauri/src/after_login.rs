@@ -1,31 +1,16 @@
 //! What happens once someone is signed in, for integration: show the profile (the default),
-//! redirect to the app's callback in the system browser, print the token for a script, or run a
-//! command with the profile in its environment. Every child process is waited for (no zombies
-//! pile up on a kiosk that signs people in all day) and its exit status is logged.
+//! redirect to the app's callback in the system browser (tauri-plugin-opener), print the token
+//! for a script, or run a command with the profile in its environment (tokio::process). Every
+//! child process is waited for (no zombies pile up on a kiosk that signs people in all day) and
+//! its exit status is logged.
 
 use qrlogin_core::profile::AuthSession;
 use qrlogin_core::profile::Profile;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterLogin {
-    Profile,
-    Redirect,
-    PrintToken,
-    Command,
-}
-
-impl AfterLogin {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "redirect" => AfterLogin::Redirect,
-            "print-token" => AfterLogin::PrintToken,
-            "command" => AfterLogin::Command,
-            _ => AfterLogin::Profile,
-        }
-    }
-}
+/// `login.after_login`, typed once when the config is read.
+pub use qrlogin_core::config::AfterLogin;
 
 /// The user JSON a script or a redirect target gets: the profile with the server's photo URL (not
 /// the UI's data URL, which is kilobytes of base64) and the token, as Authing's G1 poll returns it.
@@ -83,10 +68,7 @@ pub fn run<R: Runtime>(
                 // A URL lands in the browser's argv, its history and the callback's access log:
                 // the token goes in only when the config says so.
                 let data = user_json_with(profile, session, redirect.include_token);
-                let target = redirect_target(base, &data);
-                if let Err(e) = open_in_browser(&target) {
-                    tracing::error!(error = %e, "could not open the browser for the redirect");
-                }
+                open_in_browser(app, redirect_target(base, &data));
             }
             None => tracing::warn!("after_login = redirect but no redirect URL is known"),
         },
@@ -140,15 +122,18 @@ pub struct Redirect<'a> {
     pub include_token: bool,
 }
 
-fn open_in_browser(target: &str) -> std::io::Result<()> {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    let mut cmd = tokio::process::Command::new(opener);
-    cmd.arg(target);
-    spawn_reaped(cmd, "browser opener").map(|_| ())
+/// Opens `target` in the system browser through the opener plugin (xdg-open and its peers; the
+/// launcher is waited for, so it leaves no zombie). Off the runtime's workers: the plugin waits
+/// a moment to see whether the launcher failed. The URL is not logged: it may carry the token.
+fn open_in_browser<R: Runtime>(app: &AppHandle<R>, target: String) {
+    use tauri_plugin_opener::OpenerExt;
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        match handle.opener().open_url(target, None::<&str>) {
+            Ok(()) => tracing::info!("redirect opened in the browser"),
+            Err(e) => tracing::error!(error = %e, "could not open the browser for the redirect"),
+        }
+    });
 }
 
 /// Starts `cmd` and waits for it in the background, logging how it ended, so the child never
@@ -277,11 +262,5 @@ mod tests {
             }
         }
         assert_eq!(zombies, 0, "exited children left as zombies");
-    }
-
-    #[test]
-    fn unknown_after_login_falls_back_to_profile() {
-        assert_eq!(AfterLogin::parse("nonsense"), AfterLogin::Profile);
-        assert_eq!(AfterLogin::parse("print-token"), AfterLogin::PrintToken);
     }
 }

@@ -2,6 +2,8 @@
 //! No protocol logic lives here; the UI in ../ui only renders what the core reports.
 
 pub mod after_login;
+pub mod attempts;
+pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod embedded;
@@ -31,6 +33,9 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
         .plugin(tauri_plugin_store::Builder::default().build())
         // "Copy link" writes through this (the window may only write text, never read it).
         .plugin(tauri_plugin_clipboard_manager::init())
+        // `after_login = "redirect"` opens the callback through this; the window is granted none
+        // of its commands.
+        .plugin(tauri_plugin_opener::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -53,12 +58,17 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             // The server (or the client for a configured one) gets ready while the webview
             // loads, not after the page asks for it; the page's first command waits on the same
             // lock. Spawned, never blocked on: setup runs on the UI thread.
+            // Then the first attempt starts, unless a session is remembered: its QR is made
+            // while the page loads and waits for the page's `start_login` (attempts.rs).
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let state = handle.state::<AppState>();
-                if let Err(e) = commands::ensure_backend(&handle, &state).await {
+                match backend::ensure(&handle, &state).await {
+                    Ok(()) => attempts::prestart(&handle).await,
                     // The page's first command tries again and shows the error.
-                    tracing::warn!(error = %e, "the backend could not start ahead of the page");
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the backend could not start ahead of the page")
+                    }
                 }
             });
             Ok(())
@@ -145,15 +155,8 @@ pub fn run() {
         tauri::RunEvent::Exit => {
             // Stop the embedded server so that held long-polls are answered and SQLite is closed.
             let state = handle.state::<AppState>();
-            state.replace_login(None);
             signed_in::shutdown(handle);
-            tauri::async_runtime::block_on(async {
-                if let Some(backend) = state.backend.lock().await.take() {
-                    if let Some(embedded) = backend.embedded {
-                        embedded.shutdown().await;
-                    }
-                }
-            });
+            tauri::async_runtime::block_on(backend::shutdown(&state));
         }
         _ => {}
     });

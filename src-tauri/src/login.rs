@@ -4,40 +4,19 @@
 use crate::embedded::Embedded;
 use crate::error::AppError;
 use qrlogin_core::config::Config;
-use qrlogin_core::dialect::{DialectId, Requester};
+use qrlogin_core::dialect::Requester;
 use qrlogin_core::http::{self, NetworkOptions, ProxyChoice, ReqwestTransport};
 use qrlogin_core::session::SessionOptions;
 use qrlogin_core::session::{Client, ClientConfig};
 use qrlogin_core::tips::{Lang, Tips};
 use std::sync::Arc;
 
-/// Where logins go: a configured server, or the embedded one.
-pub struct Backend {
-    pub client: Arc<Client>,
-    pub embedded: Option<Embedded>,
-}
-
-impl Backend {
-    pub fn server_url(&self) -> String {
-        self.client.config().base_url.clone()
-    }
-
-    pub fn app_id(&self) -> String {
-        self.client.config().app.app_id.clone()
-    }
-
-    pub fn dialect(&self) -> DialectId {
-        self.client.dialect()
-    }
-
-    /// The same server in another language (tips and `x-authing-lang` follow the switch).
-    pub fn relang(&mut self, lang: Lang) -> Result<(), AppError> {
-        let mut config = self.client.config().clone();
-        config.app.lang = lang;
-        // The same HTTP client: same trust, same proxy, same open connections.
-        self.client = Arc::new(over(config, self.client.http().clone())?);
-        Ok(())
-    }
+/// The same server in another language (tips and `x-authing-lang` follow the switch), over the
+/// same HTTP client: same trust, same proxy, same open connections.
+pub fn relang(client: &Client, lang: Lang) -> Result<Client, AppError> {
+    let mut config = client.config().clone();
+    config.app.lang = lang;
+    Ok(over(config, client.http().clone())?)
 }
 
 /// A client for the embedded server: its URL changes with the port and the LAN switch.
@@ -129,7 +108,7 @@ pub fn session_options(config: &Config, tips: &Tips, lang: Lang, attempt: u32) -
         },
         tips: tips.clone(),
         lang,
-        redirecting: config.login.after_login == "redirect",
+        redirecting: config.login.after_login == qrlogin_core::config::AfterLogin::Redirect,
         ..SessionOptions::default()
     }
 }

@@ -7,10 +7,10 @@ use crate::error::AppError;
 use crate::persist::{self, Remembered};
 use crate::revocation_queue::{self, Current, Outcome, PendingRevocation};
 use crate::state::AppState;
-use qrlogin_core::credentials::{Credentials, RestorePlan};
-use qrlogin_core::oauth::OAuthError;
+use qrlogin_core::credentials::Credentials;
 use qrlogin_core::profile::{AuthSession, Profile};
-use qrlogin_core::refresh::{self, KeeperEvent, SessionKeeper};
+use qrlogin_core::refresh::{KeeperEvent, SessionKeeper};
+use qrlogin_core::restore::{self, Restored};
 use qrlogin_core::session::{backoff, Client};
 use serde::Serialize;
 use std::sync::atomic::Ordering;
@@ -129,9 +129,10 @@ fn ended<R: Runtime>(app: &AppHandle<R>, reason: &str) -> Result<Option<Profile>
     Ok(None)
 }
 
-/// The remembered session, if the server still takes it. Near expiry it is refreshed first; a
-/// refused refresh or token ends it (the window is told). A server that cannot be reached right
-/// now falls back to the token's own expiry, so a kiosk on a flaky network keeps its session.
+/// The remembered session, if the server still takes it: the decision is the core's
+/// (`qrlogin_core::restore`: refreshed first near expiry, trusted until it expires while the
+/// server cannot be reached, ended only by the server); here the store follows it and the window
+/// is told when the session ended.
 pub async fn restore<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
@@ -150,65 +151,31 @@ pub async fn restore<R: Runtime>(
         }
         b.client.clone()
     };
-    let mut creds = saved.credentials();
-    let mut endpoints = None;
-    let mut refreshed = false;
-    match creds.restore_plan(now_ms()) {
-        RestorePlan::Expired => return ended(app, "the session expired"),
-        RestorePlan::RefreshFirst => {
-            match refresh::refresh_now(&client, &mut endpoints, &creds).await {
-                Ok(next) => {
-                    persist::save_refreshed(app, &next)?;
-                    creds = next;
-                    refreshed = true;
-                }
-                Err(OAuthError::SessionEnded(why)) => return ended(app, &why),
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not refresh the saved session; checking it as it is")
-                }
-            }
-        }
-        RestorePlan::Check => {}
-    }
-    loop {
-        match client.check_token(&creds.access_token).await {
-            Ok(mut profile) => {
+    let (profile, creds, refreshed) =
+        match restore::restore(&client, saved.credentials(), now_ms).await {
+            Restored::Confirmed {
+                mut profile,
+                creds,
+                refreshed,
+            } => {
                 profile.expires_at = creds.expires_at.or(profile.expires_at);
-                keep(app, client, creds);
-                return Ok(Some(profile));
+                (profile, creds, refreshed)
             }
-            Err(e) if e.retryable() => {
-                if creds.is_expired(now_ms()) {
-                    return Ok(None);
-                }
-                tracing::warn!(error = %e, "server unreachable; trusting the saved session until it expires");
-                keep(app, client, creds);
-                return Ok(Some(saved.profile));
-            }
-            // Refused: the access token may have expired by the server's clock while the
-            // refresh token is still good. One refresh, then give up.
-            Err(e) if !refreshed && creds.can_refresh() => {
-                tracing::info!(error = %e, "the saved access token was refused; refreshing");
-                refreshed = true;
-                match refresh::refresh_now(&client, &mut endpoints, &creds).await {
-                    Ok(next) => {
-                        persist::save_refreshed(app, &next)?;
-                        creds = next;
-                    }
-                    Err(OAuthError::SessionEnded(why)) => return ended(app, &why),
-                    Err(_) => return ended(app, &e.to_string()),
-                }
-            }
-            Err(e) => return ended(app, &e.to_string()),
-        }
+            Restored::Trusted { creds, refreshed } => (saved.profile, creds, refreshed),
+            Restored::Unreachable => return Ok(None),
+            Restored::Ended(why) => return ended(app, &why),
+        };
+    if refreshed {
+        persist::save_refreshed(app, &creds)?;
     }
+    keep(app, client, creds);
+    Ok(Some(profile))
 }
 
 async fn current(state: &AppState) -> Option<Current> {
-    let backend = state.backend.lock().await;
-    backend.as_ref().map(|b| Current {
-        client: b.client.clone(),
-        embedded: b.embedded.is_some(),
+    crate::backend::peek(state).await.map(|b| Current {
+        client: b.client,
+        embedded: b.embedded,
     })
 }
 

@@ -5,8 +5,9 @@
 //! The milestones, in the order a start usually meets them: `main`, `setup` (the window exists),
 //! `page-loaded` (the webview finished loading ui/), `app-info` (the page's script asked its
 //! first question), `server-ready` (embedded server serving), `backend-ready` (login client
-//! made), `login-started`, `qr-ready` (the first QR was generated and rendered), then the page's
-//! own `qr` paint.
+//! made), `store-read` (the token store said whether a session is remembered), `login-started`
+//! (with nothing remembered: the shell's own first attempt, before the page asks), `qr-ready`
+//! (the first QR was generated and rendered), then the page's own `qr` paint.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;

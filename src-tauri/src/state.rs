@@ -1,7 +1,8 @@
 //! What the shell keeps between commands: the resolved config, the backend (client and, when
 //! used, the embedded server), the login attempt in flight and the UI language.
 
-use crate::login::Backend;
+use crate::attempts::First;
+use crate::backend::Backend;
 use crate::token_store::TokenStore;
 use qrlogin_core::config::Config;
 use qrlogin_core::refresh::SessionKeeper;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub backend: tokio::sync::Mutex<Option<Backend>>,
     /// Dropping a `LoginSession` stops its polling, so replacing it cancels the old attempt.
     login: Mutex<Option<LoginSession>>,
+    /// The first attempt of this start: started by the shell ahead of the page, or not.
+    pub first: Mutex<First>,
     attempts: AtomicU32,
     pub started: Instant,
     /// Where tokens are kept; opened on first use (it needs the app's data dir).
@@ -38,6 +41,7 @@ impl AppState {
             lang: RwLock::new(lang),
             backend: tokio::sync::Mutex::new(None),
             login: Mutex::new(None),
+            first: Mutex::new(First::default()),
             attempts: AtomicU32::new(0),
             started: Instant::now(),
             token_store: OnceLock::new(),
@@ -71,6 +75,12 @@ impl AppState {
         if let Some(old) = old {
             old.cancel();
         }
+    }
+
+    /// Whether an attempt is installed and still running.
+    pub fn login_running(&self) -> bool {
+        let slot = self.login.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().is_some_and(|s| !s.is_finished())
     }
 
     /// Installs the keeper of a new session (or none), stopping the previous one.

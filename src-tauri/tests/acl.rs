@@ -152,6 +152,17 @@ fn the_window_may_call_only_the_commands_the_ui_uses() {
         ),
         "store.load (the saved token)",
     );
+    // The opener plugin is Rust-only too (after_login = "redirect"): a script in the page must
+    // not launch programs with URLs of its choosing.
+    assert_refused(
+        invoke(
+            &main,
+            "plugin:opener|open_url",
+            json!({"url": "https://evil.example/"}),
+            LOCAL,
+        ),
+        "opener.open_url",
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod s11_offline_sign_out;
 mod s12_faults_in_window;
 mod s13_device_dialect;
 mod s14_typed_code;
+mod s15_window_state;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;

@@ -830,6 +830,15 @@ impl App {
             .await
     }
 
+    /// Resizes the window as a person dragging its corner would (WebDriver "set window rect").
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.wd(
+            "set window size",
+            self.client().set_window_size(width, height),
+        )
+        .await
+    }
+
     /// Fails the test with the window's state and a screenshot, from scenario code.
     pub async fn fail_with(&self, step: &str, msg: impl Into<String>) -> ! {
         self.fail(step, msg.into()).await

@@ -18,6 +18,16 @@ test('start-up: app_info, then restore_session, then start_login with a Channel'
   assert.ok(!doc.body.classList.contains('kiosk'));
 });
 
+test('start-up with nothing remembered: no restore_session, start_login right after app_info', async () => {
+  // The shell started the first attempt itself while the page loaded (remembered: false); asking
+  // restore_session first would only put a round trip before the QR.
+  const { fake, doc } = await bootApp({ app_info: { ...APP_INFO, remembered: false } });
+  assert.deepEqual(fake.names().slice(0, 2), ['app_info', 'start_login']);
+  assert.ok(!fake.names().includes('restore_session'));
+  fake.push('qrReady', qrReady());
+  assert.equal(doc.body.dataset.state, 'waiting');
+});
+
 test('events pushed on the channel drive the page through to the profile', async () => {
   const { fake, doc, $ } = await bootApp();
   fake.push('starting', { attempt: 1 });

@@ -5,7 +5,7 @@
 //!     qrlogin-bench approval [--logins 100] [--concurrency 10] [--deadline-secs 300] --out F
 //!     qrlogin-bench capacity [--waiters 10000] [--requests 50000] [--conns 32] --out F
 //!     qrlogin-bench limiter [--clients 100000] [--threads 2] [--budget-secs 60] --out F
-//!     qrlogin-bench app --app target/release/qrlogin --hello <hello> [--samples 10] [--idle-secs 60] [--build release|debug] --work D --out F
+//!     qrlogin-bench app --app target/release/qrlogin --hello <hello> [--samples 10] [--profile-samples 100] [--idle-secs 60] [--build release|debug] --work D --out F
 //!     qrlogin-bench soak [--duration-secs 120] [--desktops 12] [--sample-secs 5] [--out-dir D] [--check]
 //!     qrlogin-bench serve-ours <data dir> | serve-hello      (children of `capacity`)
 //!     qrlogin-bench soak-server <data dir>                    (child of `soak`)
@@ -93,6 +93,7 @@ async fn main() {
                 hello: PathBuf::from(arg_str(&args, "--hello", "")),
                 samples: arg(&args, "--samples", 10),
                 idle_secs: arg(&args, "--idle-secs", 60),
+                profile_samples: arg(&args, "--profile-samples", 100),
                 work: PathBuf::from(arg_str(&args, "--work", "target/bench/app-work")),
                 build: arg_str(&args, "--build", "release"),
             })

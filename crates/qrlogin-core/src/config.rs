@@ -179,8 +179,8 @@ pub struct LoginConfig {
     pub refresh_cap: u32,
     pub poll_interval_ms: u64,
     pub long_poll: bool,
-    /// `profile | redirect | print-token | command` (checked by [`Config::validate`]).
-    pub after_login: String,
+    /// `profile | redirect | print-token | command`.
+    pub after_login: AfterLogin,
     pub command: String,
     /// For `after_login = "redirect"`: the app's callback URL (G1 servers also send one).
     pub redirect_url: String,
@@ -197,7 +197,7 @@ impl Default for LoginConfig {
             refresh_cap: 5,
             poll_interval_ms: 0,
             long_poll: true,
-            after_login: "profile".into(),
+            after_login: AfterLogin::Profile,
             command: String::new(),
             redirect_url: String::new(),
             redirect_include_token: false,
@@ -209,7 +209,7 @@ impl Default for LoginConfig {
 /// `login.token_store`: the OS keyring (Secret Service) when one answers, else the 0600 file.
 pub const TOKEN_STORES: [&str; 3] = ["auto", "keyring", "file"];
 
-pub const AFTER_LOGIN_ACTIONS: [&str; 4] = ["profile", "redirect", "print-token", "command"];
+pub use crate::after_login::AfterLogin;
 
 /// `login.lang`: follow the system locale, or a fixed language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -489,22 +489,11 @@ impl Config {
             ));
         }
         let l = &self.login;
-        if !AFTER_LOGIN_ACTIONS.contains(&l.after_login.as_str()) {
-            return Err(invalid(
-                "login.after_login",
-                format!(
-                    "unknown action `{}`, expected one of {}{}",
-                    l.after_login,
-                    AFTER_LOGIN_ACTIONS.join(", "),
-                    did_you_mean(&l.after_login, &AFTER_LOGIN_ACTIONS)
-                ),
-            ));
-        }
         // A G1 server sends its configured callback with the user, so wxapp-legacy may leave
         // the URL empty; other generations have nowhere else to go.
         let server_redirects =
             s.dialect == DialectId::WxappLegacy && l.redirect_url.trim().is_empty();
-        if l.after_login == "redirect" && !server_redirects {
+        if l.after_login == AfterLogin::Redirect && !server_redirects {
             if let Err(e) = url::Url::parse(l.redirect_url.trim()) {
                 return Err(invalid(
                     "login.redirect_url",
@@ -523,7 +512,7 @@ impl Config {
                 ),
             ));
         }
-        if l.after_login == "command" && l.command.trim().is_empty() {
+        if l.after_login == AfterLogin::Command && l.command.trim().is_empty() {
             return Err(invalid(
                 "login.command",
                 "required when login.after_login = \"command\"",
@@ -826,7 +815,7 @@ fn unknown_name_hint(message: &str) -> String {
 }
 
 /// `" (did you mean `x`?)"` when a candidate is within a small edit distance, else `""`.
-fn did_you_mean(given: &str, candidates: &[&str]) -> String {
+pub(crate) fn did_you_mean(given: &str, candidates: &[&str]) -> String {
     let best = candidates
         .iter()
         .map(|c| (edit_distance(given, c), *c))

@@ -3,6 +3,7 @@
 //! Data flows one way: server → [`dialect`] (wire JSON to one [`dialect::ScanStatus`]) →
 //! [`session`] (one task per login attempt, emitting [`events::LoginEvent`]s) → a front end.
 
+pub mod after_login;
 pub mod cant_scan;
 pub mod clock;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod pkce;
 pub mod profile;
 pub mod qr;
 pub mod refresh;
+pub mod restore;
 pub mod secret;
 pub mod session;
 pub mod tips;

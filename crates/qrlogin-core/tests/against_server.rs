@@ -635,3 +635,79 @@ async fn the_server_logo_is_drawn_in_the_centre_and_the_qr_still_decodes() {
     );
     assert!(svg.starts_with("data:image/svg+xml"));
 }
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The restore decision (`qrlogin_core::restore`, shared by the front ends) against the real
+/// server: a good token is confirmed with the server's profile; a token the server refuses ends
+/// the session; with the server down the token is trusted until it expires, and not after (but
+/// the session is not ended either: the server did not say so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_confirms_ends_what_the_server_refuses_and_trusts_only_an_unexpired_token_offline()
+{
+    use qrlogin_core::credentials::Credentials;
+    use qrlogin_core::restore::{restore, Restored};
+
+    let mut env = Env::new(NewApp::default()).await;
+    let client = env.client(DialectId::V2);
+    let mut w = Watch::start(client.clone(), opts());
+    let LoginEvent::QrReady { text, .. } = w.next("qrReady").await else {
+        unreachable!()
+    };
+    approve(&text, None).await;
+    let LoginEvent::LoggedIn { session, .. } = w.next("loggedIn").await else {
+        unreachable!()
+    };
+    let creds = Credentials::from_session(&session, wall_ms());
+
+    match restore(&client, creds.clone(), wall_ms).await {
+        Restored::Confirmed {
+            profile, refreshed, ..
+        } => {
+            assert_eq!(profile.username.as_deref(), Some("alice"));
+            assert!(!refreshed);
+        }
+        other => panic!("a good token must be confirmed, got {other:?}"),
+    }
+
+    // A token the server does not know (forged, or revoked): the session is over.
+    let forged = Credentials {
+        access_token: Secret::new("eyJhbGciOiJub25lIn0.e30.x"),
+        refresh_token: None,
+        ..creds.clone()
+    };
+    assert!(
+        matches!(restore(&client, forged, wall_ms).await, Restored::Ended(_)),
+        "a refused token must end the session"
+    );
+
+    // The server goes away: an unexpired token is trusted until it expires...
+    env.running.take().unwrap().shutdown().await;
+    let unexpired = Credentials {
+        expires_at: Some(wall_ms() + 3_600_000),
+        ..creds.clone()
+    };
+    assert!(
+        matches!(
+            restore(&client, unexpired, wall_ms).await,
+            Restored::Trusted { .. }
+        ),
+        "server unreachable: trust the token until it expires"
+    );
+    // ...and an expired one (whose refresh cannot reach the server either) is not, though the
+    // session is kept for when the server is back.
+    let expired = Credentials {
+        expires_at: Some(wall_ms() - 1_000),
+        refresh_token: Some(Secret::new("refresh-while-offline")),
+        ..creds
+    };
+    assert!(matches!(
+        restore(&client, expired, wall_ms).await,
+        Restored::Unreachable
+    ));
+}

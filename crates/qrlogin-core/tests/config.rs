@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use qrlogin_core::config::{self, Config, ConfigError, ConfigSources, LangChoice};
+use qrlogin_core::config::{self, AfterLogin, Config, ConfigError, ConfigSources, LangChoice};
 use qrlogin_core::dialect::DialectId;
 use qrlogin_core::tips::{Lang, TipKey, Tips};
 
@@ -42,7 +42,7 @@ fn defaults_without_any_file() {
     assert_eq!(c.login.refresh_cap, 5);
     assert_eq!(c.login.poll_interval_ms, 0);
     assert!(c.login.long_poll);
-    assert_eq!(c.login.after_login, "profile");
+    assert_eq!(c.login.after_login, AfterLogin::Profile);
     assert!(!c.kiosk.enabled);
     assert_eq!(c.kiosk.idle_sign_out_secs, 120);
     assert_eq!(c.kiosk.warn_secs, 10);
@@ -170,7 +170,7 @@ fn environment_overrides_files_and_flags_override_environment() {
         c.server.port, 8080,
         "env still applies where no flag is given"
     );
-    assert_eq!(c.login.after_login, "print-token");
+    assert_eq!(c.login.after_login, AfterLogin::PrintToken);
     assert_eq!(c.tips.zh_cn.retry.as_deref(), Some("再试一次"));
     assert_eq!(c.tips.en.failed.as_deref(), Some("<i>Offline</i>"));
     assert_eq!(c.server.custom_data["extra"], "yes");
@@ -283,6 +283,13 @@ fn bad_files_name_the_file_key_and_line() {
         "did you mean `title`?",
     );
     assert_file_error("[server]\nport = 70000\n", "server.port", 2, "");
+    // A typed value: the typo is caught with the file's other schema errors, at its line.
+    assert_file_error(
+        "[login]\nafter_login = \"profil\"\n",
+        "login.after_login",
+        2,
+        "did you mean `profile`?",
+    );
     // Not TOML at all.
     assert_file_error("[server]\nurl = \"unterminated\n", "server.url", 2, "");
 }
@@ -313,11 +320,6 @@ fn validation_names_the_key() {
         "[server]\ndialect = \"v3\"\nscene = \"WXAPP\"\n",
         "server.scene",
         "MOBILE_APP",
-    );
-    check(
-        "[login]\nafter_login = \"profil\"\n",
-        "login.after_login",
-        "did you mean `profile`?",
     );
     check(
         "[login]\nafter_login = \"command\"\n",
@@ -650,7 +652,7 @@ fn generate_options_reach_each_generations_request() {
 
     // Redirect mode: wxapp-legacy may rely on the server's `redirect`, v2 may not.
     let mut r = Config::default();
-    r.login.after_login = "redirect".into();
+    r.login.after_login = AfterLogin::Redirect;
     assert!(
         r.validate().is_err(),
         "v2 has no server redirect to fall back on"
