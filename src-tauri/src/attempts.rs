@@ -85,6 +85,7 @@ fn for_window(event: LoginEvent) -> LoginEvent {
             check_code,
             generation,
             tip_html,
+            cant_scan,
         } => LoginEvent::QrReady {
             png: if svg.is_empty() { png } else { String::new() },
             svg,
@@ -94,6 +95,7 @@ fn for_window(event: LoginEvent) -> LoginEvent {
             check_code,
             generation,
             tip_html,
+            cant_scan,
         },
         other => other,
     }
@@ -222,6 +224,7 @@ mod tests {
             check_code: None,
             generation: 1,
             tip_html: String::new(),
+            cant_scan: qrlogin_core::cant_scan::CantScan::Link,
         }
     }
 
@@ -253,6 +256,11 @@ mod tests {
             check_code: Some("42".into()),
             generation: 1,
             tip_html: "Open the app on your phone and scan".into(),
+            // Our server's typed code: the longest "Can't scan?" there is.
+            cant_scan: qrlogin_core::cant_scan::CantScan::Code {
+                code: "WDJB-MJHT".into(),
+                url: "http://192.168.100.200:65000/s".into(),
+            },
         };
         let full = serde_json::to_string(&event).unwrap().len();
         let sent = serde_json::to_string(&for_window(event)).unwrap().len();

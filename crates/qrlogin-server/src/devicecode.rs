@@ -132,38 +132,6 @@ impl Pace {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_codes_are_unambiguous_and_typed_forms_normalize() {
-        for _ in 0..200 {
-            let c = new_user_code();
-            assert!(is_user_code(&c), "{c}");
-            assert!(!c.contains(['A', 'E', 'I', 'O', 'U', '0', '1']));
-            let shown = display_user_code(&c);
-            assert_eq!(normalize_user_code(&shown.to_lowercase()), Some(c.clone()));
-            assert_eq!(normalize_user_code(&shown.replace('-', " ")), Some(c));
-        }
-        assert_eq!(normalize_user_code("WDJB-MJH"), None);
-        assert_eq!(normalize_user_code("WDJB-MJHO"), None);
-        assert!(!is_user_code("aB3dE5gH7jK9mN1pQ3sT5vW7"));
-    }
-
-    #[test]
-    fn polling_early_slows_down_by_five_seconds_for_good() {
-        let pace = Pace::default();
-        let t0 = Instant::now();
-        assert_eq!(pace.check("k", t0), Ok(()));
-        assert_eq!(pace.check("k", t0 + Duration::from_secs(1)), Err(10));
-        // The new interval counts from the slowed-down poll.
-        assert_eq!(pace.check("k", t0 + Duration::from_secs(6)), Err(15));
-        assert_eq!(pace.check("k", t0 + Duration::from_secs(21)), Ok(()));
-        assert_eq!(pace.check("other", t0), Ok(()));
-    }
-}
-
 /// Where a QR session's typed code is typed (`GET /s`, typed_code.rs).
 pub fn typed_code_entry_url(public_url: &str) -> String {
     format!("{public_url}/s")
@@ -224,5 +192,37 @@ pub(crate) async fn session_for_code(
         Status::Authorized | Status::Cancelled => {
             Err(ApiError::Forbidden(Forbidden::AlreadyDecided))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_are_unambiguous_and_typed_forms_normalize() {
+        for _ in 0..200 {
+            let c = new_user_code();
+            assert!(is_user_code(&c), "{c}");
+            assert!(!c.contains(['A', 'E', 'I', 'O', 'U', '0', '1']));
+            let shown = display_user_code(&c);
+            assert_eq!(normalize_user_code(&shown.to_lowercase()), Some(c.clone()));
+            assert_eq!(normalize_user_code(&shown.replace('-', " ")), Some(c));
+        }
+        assert_eq!(normalize_user_code("WDJB-MJH"), None);
+        assert_eq!(normalize_user_code("WDJB-MJHO"), None);
+        assert!(!is_user_code("aB3dE5gH7jK9mN1pQ3sT5vW7"));
+    }
+
+    #[test]
+    fn polling_early_slows_down_by_five_seconds_for_good() {
+        let pace = Pace::default();
+        let t0 = Instant::now();
+        assert_eq!(pace.check("k", t0), Ok(()));
+        assert_eq!(pace.check("k", t0 + Duration::from_secs(1)), Err(10));
+        // The new interval counts from the slowed-down poll.
+        assert_eq!(pace.check("k", t0 + Duration::from_secs(6)), Err(15));
+        assert_eq!(pace.check("k", t0 + Duration::from_secs(21)), Ok(()));
+        assert_eq!(pace.check("other", t0), Ok(()));
     }
 }
