@@ -139,7 +139,7 @@ impl Introspect {
     pub async fn new(server: &qrlogin_e2e::TestServer) -> Self {
         let client = qrlogin_core::Client::new(qrlogin_core::ClientConfig::new(
             server.base_url(),
-            qrlogin_core::DialectId::V2,
+            qrlogin_core::DialectId::G3,
             server.app_id(),
         ))
         .expect("a client for the test server");

@@ -92,7 +92,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             url: String::new(),
-            dialect: DialectId::V2,
+            dialect: DialectId::G3,
             app_id: String::new(),
             user_pool_id: String::new(),
             app_secret: Secret::default(),
@@ -163,7 +163,7 @@ impl ServerConfig {
     pub fn title_variant(&self) -> crate::tips::TitleVariant {
         use crate::tips::TitleVariant;
         match self.dialect {
-            DialectId::WxappLegacy => TitleVariant::WxappLegacy {
+            DialectId::G1 => TitleVariant::WxappLegacy {
                 fetch_phone: self.enable_fetch_phone,
             },
             _ if self.qr_type() != "MOBILE_APP" => TitleVariant::Wechat,
@@ -478,7 +478,7 @@ impl Config {
                 "must not be empty (default APP_AUTH)",
             ));
         }
-        if s.dialect == DialectId::V3 && !G4_TYPES.contains(&s.qr_type()) {
+        if s.dialect == DialectId::G4 && !G4_TYPES.contains(&s.qr_type()) {
             return Err(invalid(
                 "server.scene",
                 format!(
@@ -502,8 +502,7 @@ impl Config {
         }
         // A G1 server sends its configured callback with the user, so wxapp-legacy may leave
         // the URL empty; other generations have nowhere else to go.
-        let server_redirects =
-            s.dialect == DialectId::WxappLegacy && l.redirect_url.trim().is_empty();
+        let server_redirects = s.dialect == DialectId::G1 && l.redirect_url.trim().is_empty();
         if l.after_login == "redirect" && !server_redirects {
             if let Err(e) = url::Url::parse(l.redirect_url.trim()) {
                 return Err(invalid(

@@ -32,7 +32,7 @@ fn defaults_without_any_file() {
     assert_eq!(c, Config::default());
     assert_eq!(c.server.url, "");
     assert!(c.server.is_embedded());
-    assert_eq!(c.server.dialect, DialectId::V2);
+    assert_eq!(c.server.dialect, DialectId::G3);
     assert_eq!(c.server.scene, "APP_AUTH");
     assert_eq!(c.server.port, 0);
     assert!(!c.server.lan);
@@ -89,7 +89,7 @@ title = "Scan with <b>Corp</b>"
         "from the system file"
     );
     assert_eq!(c.server.app_id, "my-app", "the user's wins");
-    assert_eq!(c.server.dialect, DialectId::V3);
+    assert_eq!(c.server.dialect, DialectId::G4);
     assert_eq!(c.kiosk.idle_sign_out_secs, 300);
     assert_eq!(c.kiosk.warn_secs, 10, "default where no layer sets it");
     assert_eq!(c.login.lang, LangChoice::Fixed(Lang::En));
@@ -337,7 +337,7 @@ fn validation_names_the_key() {
     // The v3 mapping of the default scene is fine.
     let c = Config {
         server: config::ServerConfig {
-            dialect: DialectId::V3,
+            dialect: DialectId::G4,
             ..Default::default()
         },
         ..Default::default()
@@ -480,7 +480,7 @@ warn_secs = 5
 "#,
     );
     let c = config::load(&sources(None, Some(user))).unwrap();
-    assert_eq!(c.server.dialect, DialectId::WxappLegacy);
+    assert_eq!(c.server.dialect, DialectId::G1);
     assert_eq!(c.login.lang.resolve(), Lang::ZhCn);
     assert_eq!(
         c.tips.zh_cn.title.as_deref(),
@@ -632,10 +632,10 @@ fn generate_options_reach_each_generations_request() {
         random: Some("R1234567890ab".into()),
         ..GenerateExtras::default()
     };
-    let g1 = build_generate(DialectId::WxappLegacy, &app, &extras).unwrap();
+    let g1 = build_generate(DialectId::G1, &app, &extras).unwrap();
     assert_eq!(g1.query_value("enableFetchPhone"), Some("true"));
     assert_eq!(g1.query_value("useSelfWxapp"), Some("true"));
-    for dialect in [DialectId::V2, DialectId::V3] {
+    for dialect in [DialectId::G3, DialectId::G4] {
         let body = build_generate(dialect, &app, &extras)
             .unwrap()
             .json
@@ -655,14 +655,14 @@ fn generate_options_reach_each_generations_request() {
         r.validate().is_err(),
         "v2 has no server redirect to fall back on"
     );
-    r.server.dialect = DialectId::WxappLegacy;
+    r.server.dialect = DialectId::G1;
     r.validate().unwrap();
 }
 
 #[test]
 fn the_default_title_follows_what_the_phone_scans_with() {
     let mut c = Config::default();
-    c.server.dialect = DialectId::WxappLegacy;
+    c.server.dialect = DialectId::G1;
     let tips = Tips::from_config(&c.tips);
     tips.set_title_variant(c.server.title_variant());
     assert_eq!(
@@ -673,7 +673,7 @@ fn the_default_title_follows_what_the_phone_scans_with() {
     c.server.enable_fetch_phone = true;
     tips.set_title_variant(c.server.title_variant());
     assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("小登录"));
-    c.server.dialect = DialectId::V2;
+    c.server.dialect = DialectId::G3;
     c.server.scene = "WXAPP_AUTH".into();
     tips.set_title_variant(c.server.title_variant());
     assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("微信"));
