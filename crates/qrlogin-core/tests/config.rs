@@ -171,8 +171,8 @@ fn environment_overrides_files_and_flags_override_environment() {
         "env still applies where no flag is given"
     );
     assert_eq!(c.login.after_login, "print-token");
-    assert_eq!(c.tips.zh_cn.retry.as_deref(), Some("再试一次"));
-    assert_eq!(c.tips.en.failed.as_deref(), Some("<i>Offline</i>"));
+    assert_eq!(c.tips.get(Lang::ZhCn, TipKey::Retry), Some("再试一次"));
+    assert_eq!(c.tips.get(Lang::En, TipKey::Failed), Some("<i>Offline</i>"));
     assert_eq!(c.server.custom_data["extra"], "yes");
 }
 
@@ -483,10 +483,10 @@ warn_secs = 5
     assert_eq!(c.server.dialect, DialectId::G1);
     assert_eq!(c.login.lang.resolve(), Lang::ZhCn);
     assert_eq!(
-        c.tips.zh_cn.title.as_deref(),
+        c.tips.get(Lang::ZhCn, TipKey::Title),
         Some("使用 <strong>微信</strong> 扫码")
     );
-    assert_eq!(c.tips.zh_cn.scanned.as_deref(), Some("已扫码"));
+    assert_eq!(c.tips.get(Lang::ZhCn, TipKey::Scanned), Some("已扫码"));
     assert_eq!(c.server.custom_data["nested"]["a"][1], 2);
     // Serializing and loading again gives the same config.
     let again = write(dir.path(), "again.toml", &toml::to_string(&c).unwrap());
@@ -677,4 +677,49 @@ fn the_default_title_follows_what_the_phone_scans_with() {
     c.server.scene = "WXAPP_AUTH".into();
     tips.set_title_variant(c.server.title_variant());
     assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("微信"));
+}
+
+/// The tips section reads exactly the files it read before it became a map keyed by `TipKey`:
+/// every tip under our name or Authing's, every language spelling; two names for one tip (or one
+/// language) are refused, naming the line, as serde's aliases were.
+#[test]
+fn tip_names_and_language_spellings_load_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    for (spelling, lang) in [
+        ("zh-CN", Lang::ZhCn),
+        ("zh", Lang::ZhCn),
+        ("zh_CN", Lang::ZhCn),
+        ("zh-cn", Lang::ZhCn),
+        ("en", Lang::En),
+        ("en-US", Lang::En),
+        ("en_US", Lang::En),
+    ] {
+        for key in TipKey::ALL {
+            for name in [key.config_name(), key.authing_name()] {
+                let text = format!("[tips.\"{spelling}\"]\n{name} = \"<b>{name}</b>\"\n");
+                let user = write(dir.path(), "config.toml", &text);
+                let c = config::load(&sources(None, Some(user))).unwrap();
+                let want = format!("<b>{name}</b>");
+                assert_eq!(c.tips.get(lang, key), Some(want.as_str()), "{text}");
+                let tips = Tips::from_config(&c.tips);
+                assert_eq!(tips.get(key, lang), want, "{text}");
+                // Written back under our names, it loads to the same.
+                let again = write(dir.path(), "again.toml", &toml::to_string(&c).unwrap());
+                assert_eq!(config::load(&sources(None, Some(again))).unwrap(), c);
+            }
+        }
+    }
+    assert_file_error(
+        "[tips.en]\ntitle = \"a\"\ntips = \"b\"\n",
+        "tips.en.tips",
+        3,
+        "given twice",
+    );
+    assert_file_error(
+        "[tips.en]\ntitle = \"a\"\n[tips.en-US]\ntitle = \"b\"\n",
+        "tips.en-US",
+        3,
+        "given twice",
+    );
+    assert_file_error("[tips.fr]\ntitle = \"a\"\n", "tips.fr", 1, "zh-CN");
 }

@@ -29,8 +29,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{codes, CoreError, ProtocolError};
 use crate::http::Method;
+use crate::lang::Lang;
 use crate::secret::Secret;
-use crate::tips::Lang;
 
 pub use wire::{parse_profile, parse_token_set, parse_user};
 
