@@ -17,7 +17,6 @@ pub mod sign_out_cli;
 pub mod signed_in;
 pub mod startup;
 pub mod state;
-pub mod token_store;
 
 use clap::Parser;
 use state::AppState;

@@ -2,10 +2,10 @@
 //! used, the embedded server), the login attempt in flight and the UI language.
 
 use crate::login::Backend;
-use crate::token_store::TokenStore;
 use qrlogin_core::config::Config;
 use qrlogin_core::refresh::SessionKeeper;
 use qrlogin_core::session::LoginSession;
+use qrlogin_core::session_store::TokenStore;
 use qrlogin_core::tips::{Lang, Tips};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};

@@ -15,12 +15,14 @@ pub mod http;
 pub mod lang;
 pub mod media;
 pub mod oauth;
+pub mod paths;
 pub mod pkce;
 pub mod profile;
 pub mod qr;
 pub mod refresh;
 pub mod secret;
 pub mod session;
+pub mod session_store;
 pub mod tips;
 pub mod tls;
 
