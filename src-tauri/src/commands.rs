@@ -153,6 +153,7 @@ pub async fn start_login<R: Runtime>(
     };
     let attempt = state.next_attempt();
     let opts = login::session_options(&state.config, &state.tips, state.lang(), attempt);
+    let redirecting = opts.redirecting;
     let action = AfterLogin::parse(&state.config.login.after_login);
     let command = state.config.login.command.clone();
     let redirect_url = state.config.login.redirect_url.clone();
@@ -188,6 +189,7 @@ pub async fn start_login<R: Runtime>(
                 &command,
             );
         }
+        crate::live_config::note_shown(&handle.state::<AppState>(), &event, redirecting);
         if let Err(e) = on_event.send(event) {
             tracing::debug!(error = %e, "the window is gone; dropping a login event");
         }

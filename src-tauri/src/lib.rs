@@ -7,6 +7,7 @@ pub mod commands;
 pub mod embedded;
 pub mod error;
 pub mod kiosk;
+pub mod live_config;
 pub mod logging;
 pub mod login;
 pub mod paint_log;
@@ -106,6 +107,7 @@ pub fn run() {
         ));
     }
 
+    let started_with = settings.config.clone();
     let state = AppState::new(settings.config, settings.tips, settings.lang);
     // Registered first, as the plugin asks: a second start hands over to the first and exits.
     let builder =
@@ -135,6 +137,7 @@ pub fn run() {
             std::process::exit(1);
         });
     exit_on_signals(app.handle().clone());
+    live_config::watch(app.handle().clone(), settings.sources, started_with);
     app.run(move |handle, event| match event {
         tauri::RunEvent::ExitRequested {
             api, code: None, ..

@@ -15,6 +15,8 @@ pub struct Settings {
     pub tips: Tips,
     pub lang: Lang,
     pub log_dir: PathBuf,
+    /// Where the config came from, to load it again after an edit (live_config.rs).
+    pub sources: ConfigSources,
 }
 
 pub fn resolve(cli: &Cli) -> Result<Settings, String> {
@@ -35,6 +37,7 @@ pub fn resolve(cli: &Cli) -> Result<Settings, String> {
         tips,
         lang,
         log_dir: app_data_dir().join("logs"),
+        sources,
     })
 }
 

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Whether the background retry of queued revocations is running, and that task.
     pub revoker_running: AtomicBool,
     revoker: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Which tips the window shows now, so a tip edited meanwhile is shown again (live_config.rs).
+    pub on_screen: Mutex<Option<qrlogin_core::events::OnScreen>>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             keeper: Mutex::new(None),
             revoker_running: AtomicBool::new(false),
             revoker: Mutex::new(None),
+            on_screen: Mutex::new(None),
         }
     }
 

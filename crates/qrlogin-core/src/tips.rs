@@ -308,6 +308,17 @@ impl Tips {
         tips
     }
 
+    /// Replaces every override with the config's (a reloaded file): tips no longer configured go
+    /// back to their defaults, in one step, so a reader never sees half of an edit. The title
+    /// variant is kept.
+    pub fn replace_from_config(&self, config: &TipsConfig) {
+        let overrides = config
+            .iter()
+            .map(|(lang, key, html)| ((key, lang), sanitize(html)))
+            .collect();
+        self.write().overrides = overrides;
+    }
+
     /// The tip as sanitized HTML, safe for `innerHTML`.
     pub fn get(&self, key: TipKey, lang: Lang) -> String {
         let table = self.read();

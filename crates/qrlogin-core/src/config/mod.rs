@@ -4,11 +4,13 @@
 //! Every key, its default and meaning: [`Config::keys_markdown`] (the README's table).
 //!
 //! By job: [`schema`] (the sections and defaults), [`load`](mod@load) (layering), `validate`
-//! (cross-key checks), [`diagnostics`] (errors and hints), [`keys`] (the key table).
+//! (cross-key checks), [`diagnostics`] (errors and hints), [`keys`] (the key table), [`reload`]
+//! (an edit while the app runs).
 
 pub mod diagnostics;
 pub mod keys;
 pub mod load;
+pub mod reload;
 pub mod schema;
 mod validate;
 
