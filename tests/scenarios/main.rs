@@ -16,6 +16,7 @@ mod s6_hostile;
 mod s7_generations;
 mod s8_kiosk;
 mod s9_locale;
+mod s_live_tips;
 
 use qrlogin_e2e::{phone, App, TestUser};
 
