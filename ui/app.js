@@ -4,7 +4,7 @@
 import * as realBridge from './bridge.js';
 import { normalizeLang, t, LANGS } from './i18n.js';
 import {
-  initialView, applyEvent, profileView, render, applyChrome,
+  initialView, applyEvent, applyConfigReload, profileView, render, applyChrome,
   finishCrossFade, clearPreviousQr,
 } from './render.js';
 
@@ -46,7 +46,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
   /** Starts a fresh attempt. Older channels keep their callbacks but are muted by `seq`. */
   async function beginLogin(notice = null) {
     const seq = ++loginSeq;
-    update({ ...initialView(view.lang), notice });
+    update({ ...initialView(view.lang), notice, configNotice: view.configNotice });
     try {
       await bridge.startLogin((event) => {
         if (seq === loginSeq) onEvent(event);
@@ -156,6 +156,11 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       // The shell forgets the session locally even if the server is unreachable; go on.
     }
     await beginLogin(notice);
+  }
+
+  /** A config file was edited: new tips show at once; a refused edit says why. */
+  function onConfigReloaded(payload) {
+    update(applyConfigReload(view, payload));
   }
 
   /** The server was told of a sign-out it missed: the notice says it is done now. */
@@ -308,6 +313,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
       bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
       bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
+      bridge.onConfigReloaded?.(onConfigReloaded)?.catch(() => {}),
     ]);
     try {
       applyInfo(await bridge.appInfo());

@@ -63,6 +63,16 @@ export async function onSessionRefreshed(callback) {
   return listen('session-refreshed', callback);
 }
 
+/**
+ * Calls `callback({applied, error, restart, tips})` after each edit of a config file: `applied`
+ * false = refused (`error` says why, the old settings stay); `tips` = `{event, tipHtml,
+ * retryTipHtml}`, the tips on screen worded anew (sanitized by Rust); `restart` = changed keys that
+ * wait for the next start.
+ */
+export async function onConfigReloaded(callback) {
+  return listen('config-reloaded', callback);
+}
+
 async function listen(name, callback) {
   const tauri = globalThis.window?.__TAURI__ ?? globalThis.__TAURI__;
   if (!tauri?.event?.listen) return () => {};

@@ -29,7 +29,33 @@ export function initialView(lang) {
     retrying: null, // {attempt, until, message, background}
     profile: null,
     notice: null, // i18n key of a sentence about the last session: how the sign-out went, or that it ended
+    configNotice: null, // {key, vars}: an edit of the config file was refused, or waits for a restart
   };
+}
+
+/** Which view states show the tips of which event (a `retrying` in the background keeps `failed`). */
+const TIP_STATES = {
+  qrReady: ['waiting'], scanned: ['scanned'], authorized: ['authorized'], loggedIn: ['profile'],
+  cancelled: ['cancelled'], expired: ['expired'], failed: ['failed'], retrying: ['retrying', 'failed'],
+};
+
+/**
+ * Folds the shell's `config-reloaded` into the view: edited tips replace those on screen (only if
+ * the screen still shows the event they were worded for), a refused edit or keys that wait for a
+ * restart become the config notice, and a clean edit clears it.
+ */
+export function applyConfigReload(view, payload) {
+  if (!payload?.applied) {
+    return { ...view, configNotice: { key: 'configRefused', vars: { error: String(payload?.error ?? '') } } };
+  }
+  const restart = Array.isArray(payload.restart) ? payload.restart.map(String) : [];
+  const next = { ...view, configNotice: restart.length ? { key: 'configRestart', vars: { keys: restart.join(', ') } } : null };
+  const tips = payload.tips;
+  if (tips && (TIP_STATES[tips.event] ?? []).includes(view.state)) {
+    if (typeof tips.tipHtml === 'string') next.tipHtml = tips.tipHtml;
+    if (typeof tips.retryTipHtml === 'string') next.retryTipHtml = tips.retryTipHtml;
+  }
+  return next;
 }
 
 /** A data:image/ URL, or null: anything else (http:, javascript:, file:) is never used as a src. */
@@ -240,7 +266,8 @@ export function render(doc, view, now = Date.now()) {
   renderCheckCode(doc, view);
 
   const failure = PROBLEM_STATES.has(state) ? view.failure?.message : '';
-  const notice = !inProfile && view.notice ? t(lang, view.notice) : '';
+  const configNotice = view.configNotice ? t(lang, view.configNotice.key, view.configNotice.vars) : '';
+  const notice = [configNotice, !inProfile && view.notice ? t(lang, view.notice) : ''].filter(Boolean).join(' ');
   setText($('notice'), notice);
   show($('notice'), Boolean(notice));
 

@@ -10,12 +10,7 @@ use serde_json::Value;
 
 use crate::html::{markup, Markup};
 
-const DIALECTS: [DialectId; 4] = [
-    DialectId::WxappLegacy,
-    DialectId::AppV1,
-    DialectId::V2,
-    DialectId::V3,
-];
+const DIALECTS: [DialectId; 4] = [DialectId::G1, DialectId::G2, DialectId::G3, DialectId::G4];
 
 /// String values under keys that hold a handle or a token, anywhere in a JSON document; an
 /// error about the reply must not quote them (the message reaches the window and the log).

@@ -118,6 +118,7 @@ fn start<R: Runtime>(
     let attempt = state.next_attempt();
     let config = &state.config;
     let opts = login::session_options(config, &state.tips, state.lang(), attempt);
+    let redirecting = opts.redirecting;
     let action = config.login.after_login;
     let command = config.login.command.clone();
     let redirect_url = config.login.redirect_url.clone();
@@ -154,6 +155,7 @@ fn start<R: Runtime>(
                 &command,
             );
         }
+        crate::live_config::note_shown(&handle.state::<AppState>(), &event, redirecting);
         window(event);
     };
     state.replace_login(Some(LoginSession::start(client, opts, sink)));

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod embedded;
 pub mod error;
 pub mod kiosk;
+pub mod live_config;
 pub mod logging;
 pub mod login;
 pub mod paint_log;
@@ -19,7 +20,6 @@ pub mod sign_out_cli;
 pub mod signed_in;
 pub mod startup;
 pub mod state;
-pub mod token_store;
 
 use clap::Parser;
 use state::AppState;
@@ -117,6 +117,7 @@ pub fn run() {
         ));
     }
 
+    let started_with = settings.config.clone();
     let state = AppState::new(settings.config, settings.tips, settings.lang);
     // Registered first, as the plugin asks: a second start hands over to the first and exits.
     let builder =
@@ -146,6 +147,7 @@ pub fn run() {
             std::process::exit(1);
         });
     exit_on_signals(app.handle().clone());
+    live_config::watch(app.handle().clone(), settings.sources, started_with);
     app.run(move |handle, event| match event {
         tauri::RunEvent::ExitRequested {
             api, code: None, ..

@@ -1,83 +1,14 @@
-//! The remembered session. Its tokens stay on the Rust side, in the token store (the OS keyring,
-//! or a file only the user can read); the webview has no store permission at all.
+//! The remembered session. Its tokens stay on the Rust side, in the core's session store (the OS
+//! keyring, or a file only the user can read), the same one `qrlogin-cli` uses; the webview has no
+//! store permission at all.
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::token_store::{Location, Mode, TokenStore};
 use qrlogin_core::credentials::Credentials;
-use qrlogin_core::profile::Profile;
-use qrlogin_core::secret::Secret;
-use serde::{Deserialize, Serialize};
+pub use qrlogin_core::session_store::Remembered;
+use qrlogin_core::session_store::{Location, Mode, TokenStore};
 use std::sync::Arc;
 use tauri::{AppHandle, Manager, Runtime};
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Remembered {
-    /// Which server and app issued the token: a session is only restored against the same one.
-    pub server: String,
-    pub app_id: String,
-    /// The API generation, so that a queued revocation can be sent after the config changed.
-    #[serde(default)]
-    pub dialect: String,
-    /// Issued by the embedded server (its URL changes with the port; the app id identifies it).
-    #[serde(default)]
-    pub embedded: bool,
-    pub token: String,
-    #[serde(default)]
-    pub id_token: Option<String>,
-    /// Never leaves Rust: not in events, logs or the webview.
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-    /// Milliseconds since the Unix epoch: when the access token was issued (0 when unknown,
-    /// sessions saved by earlier versions) and when it expires, when the server told us.
-    #[serde(default)]
-    pub issued_at: i64,
-    pub expires_at: Option<i64>,
-    pub profile: Profile,
-}
-
-impl Remembered {
-    pub fn credentials(&self) -> Credentials {
-        let secret = |s: &Option<String>| s.as_deref().filter(|t| !t.is_empty()).map(Secret::new);
-        Credentials {
-            access_token: Secret::new(self.token.clone()),
-            id_token: secret(&self.id_token),
-            refresh_token: secret(&self.refresh_token),
-            issued_at: self.issued_at,
-            expires_at: self.expires_at,
-        }
-    }
-
-    /// The same session with refreshed credentials.
-    pub fn with_credentials(&self, c: &Credentials) -> Remembered {
-        Remembered {
-            token: c.access_token.expose().to_string(),
-            id_token: c.id_token.as_ref().map(|s| s.expose().to_string()),
-            refresh_token: c.refresh_token.as_ref().map(|s| s.expose().to_string()),
-            issued_at: c.issued_at,
-            expires_at: c.expires_at,
-            profile: Profile {
-                expires_at: c.expires_at,
-                ..self.profile.clone()
-            },
-            ..self.clone()
-        }
-    }
-}
-
-impl std::fmt::Debug for Remembered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Remembered")
-            .field("server", &self.server)
-            .field("app_id", &self.app_id)
-            .field("embedded", &self.embedded)
-            .field("token", &"***")
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The app's token store, opened on first use in the app's data dir.
 pub fn store<R: Runtime>(app: &AppHandle<R>) -> Result<Arc<TokenStore>, AppError> {

@@ -2,72 +2,19 @@
 //! and queues its revocation in the token store; the queue is sent right away, retried in the
 //! background while the app runs, and again at the next start. The window never waits on it.
 
-use crate::persist::Remembered;
-use crate::token_store::TokenStore;
 use qrlogin_core::dialect::DialectId;
 use qrlogin_core::oauth::{self, Endpoints, OAuthError, TokenKind};
 use qrlogin_core::secret::Secret;
 use qrlogin_core::session::{Client, ClientConfig};
-use serde::{Deserialize, Serialize};
+pub use qrlogin_core::session_store::PendingRevocation;
+use qrlogin_core::session_store::TokenStore;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A queued revocation is dropped after this long: the refresh token has expired by then.
-const GIVE_UP_AFTER_MS: i64 = 30 * 24 * 3600 * 1000;
 /// One revocation (discovery included) may take this long before it counts as "unreachable".
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PendingRevocation {
-    pub server: String,
-    pub app_id: String,
-    pub dialect: String,
-    pub embedded: bool,
-    /// The refresh token when the session had one (revoking it ends the whole session at the
-    /// server), else the access token.
-    pub token: String,
-    pub refresh: bool,
-    pub queued_at: i64,
-    /// Past this the token is dead anyway and the entry is dropped.
-    pub expires_at: Option<i64>,
-}
-
-impl std::fmt::Debug for PendingRevocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingRevocation")
-            .field("server", &self.server)
-            .field("app_id", &self.app_id)
-            .field("refresh", &self.refresh)
-            .field("queued_at", &self.queued_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PendingRevocation {
-    pub fn of(session: &Remembered, now: i64) -> Self {
-        let refresh = session.refresh_token.clone().filter(|t| !t.is_empty());
-        Self {
-            server: session.server.clone(),
-            app_id: session.app_id.clone(),
-            dialect: session.dialect.clone(),
-            embedded: session.embedded,
-            refresh: refresh.is_some(),
-            expires_at: if refresh.is_some() {
-                None
-            } else {
-                session.expires_at
-            },
-            token: refresh.unwrap_or_else(|| session.token.clone()),
-            queued_at: now,
-        }
-    }
-
-    fn is_stale(&self, now: i64) -> bool {
-        self.expires_at.is_some_and(|e| e <= now) || now - self.queued_at > GIVE_UP_AFTER_MS
-    }
-}
 
 /// What the server said about one queued token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -6,14 +6,17 @@ use qrlogin_core::config::{self, Config, ConfigSources};
 use qrlogin_core::tips::{Lang, Tips};
 use std::path::PathBuf;
 
-/// Must match `identifier` in tauri.conf.json: Tauri derives its data and log dirs from it.
-pub const IDENTIFIER: &str = "dev.qrlogin.desktop";
+/// Must match `identifier` in tauri.conf.json: Tauri derives its data and log dirs from it, and
+/// qrlogin-cli finds the shared session store by it.
+pub use qrlogin_core::paths::IDENTIFIER;
 
 pub struct Settings {
     pub config: Config,
     pub tips: Tips,
     pub lang: Lang,
     pub log_dir: PathBuf,
+    /// Where the config came from, to load it again after an edit (live_config.rs).
+    pub sources: ConfigSources,
 }
 
 pub fn resolve(cli: &Cli) -> Result<Settings, String> {
@@ -33,31 +36,9 @@ pub fn resolve(cli: &Cli) -> Result<Settings, String> {
         config,
         tips,
         lang,
-        log_dir: data_dir().join(IDENTIFIER).join("logs"),
+        log_dir: app_data_dir().join("logs"),
+        sources,
     })
 }
 
-pub fn user_config_dir() -> PathBuf {
-    xdg("XDG_CONFIG_HOME", ".config").join("qrlogin")
-}
-
-/// The app's data dir, as Tauri derives it on Linux (`$XDG_DATA_HOME/<identifier>`).
-pub fn app_data_dir() -> PathBuf {
-    data_dir().join(IDENTIFIER)
-}
-
-fn data_dir() -> PathBuf {
-    xdg("XDG_DATA_HOME", ".local/share")
-}
-
-fn xdg(var: &str, fallback: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/tmp"))
-                .join(fallback)
-        })
-}
+pub use qrlogin_core::paths::{app_data_dir, user_config_dir};

@@ -69,21 +69,9 @@ pub fn remember<R: Runtime>(
     session: &AuthSession,
 ) {
     let now = now_ms();
-    let creds = Credentials::from_session(session, now);
-    let config = client.config();
-    let remembered = Remembered {
-        server: config.base_url.clone(),
-        app_id: config.app.app_id.clone(),
-        dialect: client.dialect().as_str().to_string(),
-        embedded,
-        token: String::new(),
-        id_token: None,
-        refresh_token: None,
-        issued_at: now,
-        expires_at: None,
-        profile: profile.clone(),
-    }
-    .with_credentials(&creds);
+    // The record qrlogin-cli writes too (the core's session store), so either front end sees it.
+    let remembered = Remembered::of_login(client, embedded, profile, session, now);
+    let creds = remembered.credentials();
     match persist::save(app, &remembered) {
         Ok(at) => tracing::info!(store = ?at, "session remembered"),
         Err(e) => tracing::error!(error = %e, "could not remember the session"),

@@ -3,10 +3,10 @@
 
 use crate::attempts::First;
 use crate::backend::Backend;
-use crate::token_store::TokenStore;
 use qrlogin_core::config::Config;
 use qrlogin_core::refresh::SessionKeeper;
 use qrlogin_core::session::LoginSession;
+use qrlogin_core::session_store::TokenStore;
 use qrlogin_core::tips::{Lang, Tips};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -31,6 +31,8 @@ pub struct AppState {
     /// Whether the background retry of queued revocations is running, and that task.
     pub revoker_running: AtomicBool,
     revoker: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Which tips the window shows now, so a tip edited meanwhile is shown again (live_config.rs).
+    pub on_screen: Mutex<Option<qrlogin_core::events::OnScreen>>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             keeper: Mutex::new(None),
             revoker_running: AtomicBool::new(false),
             revoker: Mutex::new(None),
+            on_screen: Mutex::new(None),
         }
     }
 

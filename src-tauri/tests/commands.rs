@@ -113,7 +113,7 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
 
     let mut config = Config::default();
     config.server.url = running.base_url().to_string();
-    config.server.dialect = DialectId::V2;
+    config.server.dialect = DialectId::G3;
     config.server.app_id = creds.app_id.clone();
     config.server.user_pool_id = creds.user_pool_id.clone();
     // The file store is what this test inspects (tests/token_store.rs covers the keyring).

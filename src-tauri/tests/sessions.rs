@@ -120,7 +120,7 @@ struct Introspector {
 
 impl Introspector {
     fn new(base_url: &str, app_id: &str) -> Self {
-        let client = Client::new(ClientConfig::new(base_url, DialectId::V2, app_id)).unwrap();
+        let client = Client::new(ClientConfig::new(base_url, DialectId::G3, app_id)).unwrap();
         let endpoints = tauri::async_runtime::block_on(oauth::discover(&client)).unwrap();
         Self { client, endpoints }
     }
@@ -206,7 +206,7 @@ fn sign_out_revokes_at_the_server_and_refresh_keeps_sessions_alive() {
 
     let mut config = Config::default();
     config.server.url = base_url.clone();
-    config.server.dialect = DialectId::V2;
+    config.server.dialect = DialectId::G3;
     config.server.app_id = creds.app_id.clone();
     config.login.token_store = "file".into();
     let introspect = Introspector::new(&base_url, &creds.app_id);

@@ -4,8 +4,8 @@
 
 use qrlogin_app::persist::Remembered;
 use qrlogin_app::revocation_queue::PendingRevocation;
-use qrlogin_app::token_store::{Location, Mode, TokenStore};
 use qrlogin_core::profile::Profile;
+use qrlogin_core::session_store::{Location, Mode, TokenStore};
 use std::path::Path;
 use std::process::Command;
 

@@ -20,6 +20,7 @@ mod s6_hostile;
 mod s7_generations;
 mod s8_kiosk;
 mod s9_locale;
+mod s_live_tips;
 mod soak_kiosk;
 
 use qrlogin_e2e::{phone, App, TestUser};
@@ -144,7 +145,7 @@ impl Introspect {
     pub async fn new(server: &qrlogin_e2e::TestServer) -> Self {
         let client = qrlogin_core::Client::new(qrlogin_core::ClientConfig::new(
             server.base_url(),
-            qrlogin_core::DialectId::V2,
+            qrlogin_core::DialectId::G3,
             server.app_id(),
         ))
         .expect("a client for the test server");

@@ -86,7 +86,7 @@ pub async fn run(logins: usize, concurrency: usize, deadline: Duration) -> Resul
     let end = tokio::time::Instant::now() + deadline;
     let mut handles = Vec::new();
     for mode in &modes {
-        let mut cc = ClientConfig::new(base.clone(), DialectId::V2, creds.app_id.clone());
+        let mut cc = ClientConfig::new(base.clone(), DialectId::G3, creds.app_id.clone());
         cc.app.user_pool_id = Some(creds.user_pool_id.clone());
         let client = Arc::new(Client::new(cc).map_err(|e| e.to_string())?);
         let opts = SessionOptions {

@@ -329,10 +329,10 @@ pub async fn run(p: Params) -> Result<Value, String> {
     }
     for i in 0..p.desktops.max(1) {
         let (dialect, long_poll) = match i % 4 {
-            0 => (DialectId::V2, true),
-            1 => (DialectId::V2, false),
-            2 => (DialectId::V3, true),
-            _ => (DialectId::V3, false),
+            0 => (DialectId::G3, true),
+            1 => (DialectId::G3, false),
+            2 => (DialectId::G4, true),
+            _ => (DialectId::G4, false),
         };
         let via_proxy = (i / 4) % 2 == 1;
         let url = if via_proxy {

@@ -1,11 +1,10 @@
 //! `qrlogin-cli`: the qrlogin engine in a terminal, for machines without a desktop (SSH, servers,
 //! CI). Same config file, keys and layering as the app (`qrlogin_core::config`), same session
-//! file (store.rs). Exit codes: 0 signed in / done, 1 failed, 2 usage or config error,
+//! store (session.rs: the core's, file or keyring). Exit codes: 0 signed in / done, 1 failed, 2 usage or config error,
 //! 130 interrupted.
 
 mod oauth;
 mod render;
-mod store;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -14,8 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use qrlogin_cli::session;
 use qrlogin_core::config::{self, Config, ConfigSources};
 use qrlogin_core::dialect::Requester;
+use qrlogin_core::session_store::PendingRevocation;
 use qrlogin_core::tips::Tips;
 use qrlogin_core::{Client, ClientConfig, DialectId, LoginEvent, LoginSession, SessionOptions};
 
@@ -94,7 +95,7 @@ async fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Login { json } => login(&config, json).await,
         Command::Token => token(&config).await,
-        Command::Status { json } => status(json),
+        Command::Status { json } => status(&config, json),
         Command::Logout => logout(&config).await,
     }
 }
@@ -108,7 +109,7 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
         overrides.push((k.trim().to_owned(), v.to_owned()));
     }
     let sources = ConfigSources::standard(
-        Some(&store::user_config_dir()),
+        Some(&qrlogin_core::paths::user_config_dir()),
         cli.config.clone(),
         overrides,
     );
@@ -249,22 +250,9 @@ async fn login(config: &Config, json: bool) -> u8 {
             LoginEvent::LoggedIn {
                 profile, session, ..
             } => {
-                let remembered = store::Remembered {
-                    server: config.server.url.trim().to_owned(),
-                    app_id: config.server.app_id.trim().to_owned(),
-                    dialect: config.server.dialect.as_str().to_owned(),
-                    embedded: false,
-                    token: session.token.expose().to_owned(),
-                    id_token: session.id_token.as_ref().map(|t| t.expose().to_owned()),
-                    refresh_token: session
-                        .refresh_token
-                        .as_ref()
-                        .map(|t| t.expose().to_owned()),
-                    issued_at: client.now_ms(),
-                    expires_at: session.expires_at,
-                    profile: serde_json::to_value(&profile).unwrap_or_default(),
-                };
-                if let Err(e) = store::save(Some(&remembered)) {
+                if let Err(e) =
+                    session::remember(config, &client, &profile, &session, client.now_ms())
+                {
                     eprintln!("qrlogin-cli: signed in, but the session could not be saved: {e}");
                     break FAILED;
                 }
@@ -360,7 +348,7 @@ async fn login(config: &Config, json: bool) -> u8 {
 }
 
 async fn token(config: &Config) -> u8 {
-    let Some(mut s) = store::load() else {
+    let Some(mut s) = session::load(config) else {
         eprintln!("qrlogin-cli: not signed in (run `qrlogin-cli login`)");
         return FAILED;
     };
@@ -370,7 +358,7 @@ async fn token(config: &Config) -> u8 {
         match oauth::refresh(config, &s).await {
             Ok(fresh) => {
                 s = fresh;
-                if let Err(e) = store::save(Some(&s)) {
+                if let Err(e) = session::save(config, &s) {
                     eprintln!("qrlogin-cli: {e}");
                     return FAILED;
                 }
@@ -385,8 +373,8 @@ async fn token(config: &Config) -> u8 {
     OK
 }
 
-fn status(json: bool) -> u8 {
-    let Some(s) = store::load() else {
+fn status(config: &Config, json: bool) -> u8 {
+    let Some(s) = session::load(config) else {
         if json {
             println!("{{\"signedIn\":false}}");
         } else {
@@ -394,11 +382,12 @@ fn status(json: bool) -> u8 {
         }
         return FAILED;
     };
-    let who = ["nickname", "username", "id"]
-        .iter()
-        .find_map(|k| s.profile.get(*k).and_then(|v| v.as_str()))
-        .unwrap_or("?")
-        .to_owned();
+    let p = &s.profile;
+    let who = p
+        .nickname
+        .clone()
+        .or_else(|| p.username.clone())
+        .unwrap_or_else(|| p.id.clone());
     if json {
         let v = serde_json::json!({
             "signedIn": true, "server": s.server, "appId": s.app_id, "dialect": s.dialect,
@@ -421,12 +410,16 @@ fn status(json: bool) -> u8 {
 }
 
 async fn logout(config: &Config) -> u8 {
-    let Some(s) = store::load() else {
+    let Some(s) = session::load(config) else {
         println!("Not signed in.");
         return OK;
     };
     let revoked = oauth::revoke(config, &s).await;
-    if let Err(e) = store::save(None) {
+    // Unrevoked, the session is still queued for revocation: the app tells the server later.
+    let queued = revoked
+        .is_err()
+        .then(|| PendingRevocation::of(&s, now_ms()));
+    if let Err(e) = session::forget(config, queued) {
         eprintln!("qrlogin-cli: {e}");
         return FAILED;
     }
@@ -438,7 +431,8 @@ async fn logout(config: &Config) -> u8 {
         Err(e) => {
             eprintln!(
                 "qrlogin-cli: forgotten here, but the server could not be told ({e}): the \
-                 session stays valid there until it expires"
+                 revocation is queued for the desktop app's next start; until then the session \
+                 stays valid there until it expires"
             );
             FAILED
         }

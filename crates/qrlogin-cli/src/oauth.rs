@@ -6,7 +6,7 @@ use qrlogin_core::config::Config;
 use qrlogin_core::DialectId;
 use serde_json::Value;
 
-use crate::store::Remembered;
+use qrlogin_core::session_store::Remembered;
 
 struct Endpoints {
     token: String,

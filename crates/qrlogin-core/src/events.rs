@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use crate::error::ErrorKind;
 use crate::failure::Problem;
+use crate::lang::Lang;
 use crate::profile::{AuthSession, Profile};
+use crate::tips::{TipKey, Tips};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
@@ -105,6 +107,40 @@ impl LoginEvent {
         }
     }
 
+    /// The tips the event carries, as (`tip_html`, `retry_tip_html`): the session picks the same
+    /// ones (`redirecting`: the shell opens a callback after sign-in, so success reads
+    /// `successRedirectTips`). A tip edited while the event is on screen is shown again from this.
+    pub fn tip_keys(&self, redirecting: bool) -> (Option<TipKey>, Option<TipKey>) {
+        match self {
+            LoginEvent::Starting { .. } => (None, None),
+            LoginEvent::QrReady { .. } => (Some(TipKey::Title), None),
+            LoginEvent::Scanned { .. } => (Some(TipKey::Scanned), None),
+            LoginEvent::Authorized { .. } | LoginEvent::LoggedIn { .. } => (
+                Some(if redirecting {
+                    TipKey::SuccessRedirect
+                } else {
+                    TipKey::Success
+                }),
+                None,
+            ),
+            LoginEvent::Cancelled { .. } => (Some(TipKey::Canceled), Some(TipKey::Retry)),
+            LoginEvent::Expired { .. } => (Some(TipKey::Expired), Some(TipKey::Retry)),
+            LoginEvent::Failed { .. } | LoginEvent::Retrying { .. } => {
+                (Some(TipKey::Failed), Some(TipKey::Retry))
+            }
+        }
+    }
+
+    /// What a window shows of this event's tips, to word again after an edit.
+    pub fn on_screen(&self, redirecting: bool) -> OnScreen {
+        let (main, retry) = self.tip_keys(redirecting);
+        OnScreen {
+            event: self.name(),
+            main,
+            retry,
+        }
+    }
+
     /// Whether the attempt ends with this event (no new QR follows by itself).
     pub fn is_terminal(&self) -> bool {
         match self {
@@ -115,6 +151,37 @@ impl LoginEvent {
             _ => false,
         }
     }
+}
+
+/// Which tips the window shows now: those of the last event it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnScreen {
+    pub event: &'static str,
+    pub main: Option<TipKey>,
+    pub retry: Option<TipKey>,
+}
+
+impl OnScreen {
+    /// Those tips as `tips` words them now, sanitized as the session sends them.
+    pub fn tips_now(&self, tips: &Tips, lang: Lang) -> ShownTips {
+        let get = |k: TipKey| crate::tips::sanitize(&tips.get(k, lang));
+        ShownTips {
+            event: self.event,
+            tip_html: self.main.map(get),
+            retry_tip_html: self.retry.map(get),
+        }
+    }
+}
+
+/// The tips of the event on screen, worded anew, for a window to show after an edit (the shell's
+/// `config-reloaded` event). `event` names the event they belong to, so a window that moved on
+/// meanwhile ignores them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownTips {
+    pub event: &'static str,
+    pub tip_html: Option<String>,
+    pub retry_tip_html: Option<String>,
 }
 
 #[cfg(test)]

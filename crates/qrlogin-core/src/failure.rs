@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::error::{codes, CoreError, ErrorKind, Shape};
-use crate::tips::Lang;
+use crate::lang::Lang;
 
 /// What kind of problem a failure was. The wire name (`webPage`, ...) is in `failed` and
 /// `retrying` events as `problem`.

@@ -57,7 +57,7 @@ impl Endpoints {
     /// Without a discovery document: the v3 dialect (Authing's OIDC app) has the standard paths;
     /// the older generations have none.
     pub fn fallback(base: &url::Url, dialect: DialectId) -> Self {
-        if dialect != DialectId::V3 {
+        if dialect != DialectId::G4 {
             return Self::default();
         }
         let at = |p: &str| join_path(base, p);
@@ -410,18 +410,18 @@ mod tests {
 
     #[test]
     fn fallback_only_for_v3() {
-        let e = Endpoints::fallback(&base(), DialectId::V3);
+        let e = Endpoints::fallback(&base(), DialectId::G4);
         assert_eq!(
             e.revocation.unwrap().as_str(),
             "https://login.example.com/oidc/token/revocation"
         );
         assert_eq!(
-            Endpoints::fallback(&base(), DialectId::V2),
+            Endpoints::fallback(&base(), DialectId::G3),
             Endpoints::default()
         );
         let prefixed = url::Url::parse("https://x.example.com/auth/").unwrap();
         assert_eq!(
-            Endpoints::fallback(&prefixed, DialectId::V3)
+            Endpoints::fallback(&prefixed, DialectId::G4)
                 .token
                 .unwrap()
                 .as_str(),

@@ -2,12 +2,15 @@
 //! language, overrides from config or at run time, and the sanitizer that makes them safe for
 //! `innerHTML` (PROTOCOL.md §2: only `strong em b i br span` survive).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock, RwLock};
 
+use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::lang::Lang;
 
 /// One tip slot. The names follow Authing's widget options so config and docs can use either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,7 +53,7 @@ impl TipKey {
     }
 
     /// The key in our config file (`[tips.en] title = "..."`).
-    pub fn config_name(self) -> &'static str {
+    pub const fn config_name(self) -> &'static str {
         match self {
             TipKey::Title => "title",
             TipKey::Scanned => "scanned",
@@ -63,6 +66,17 @@ impl TipKey {
         }
     }
 }
+
+/// The config names in [`TipKey::ALL`]'s order, for serde's "expected one of" message.
+const CONFIG_NAMES: [&str; TipKey::ALL.len()] = {
+    let mut names = [""; TipKey::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = TipKey::ALL[i].config_name();
+        i += 1;
+    }
+    names
+};
 
 impl fmt::Display for TipKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -91,111 +105,116 @@ impl FromStr for TipKey {
     }
 }
 
-/// The languages we have texts for. Chinese is the default because it is Authing's default
-/// (`lang === 'zh-CN'`); the app normally picks from the system locale with [`Lang::from_system`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub enum Lang {
-    #[default]
-    ZhCn,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::ZhCn, Lang::En];
-
-    /// The tag used in config, the UI and events: `zh-CN` or `en`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::ZhCn => "zh-CN",
-            Lang::En => "en",
-        }
-    }
-
-    /// The value of Authing's `x-authing-lang` header.
-    pub fn authing_header(self) -> &'static str {
-        match self {
-            Lang::ZhCn => "zh-CN",
-            Lang::En => "en-US",
-        }
-    }
-
-    /// Reads a language tag or a POSIX locale: `zh-CN`, `zh`, `zh_TW.UTF-8`, `en`, `en-US`,
-    /// `en_GB.UTF-8@euro`. `None` for other languages and for `C`/`POSIX`.
-    pub fn from_locale(s: &str) -> Option<Lang> {
-        let s = s.trim();
-        // Drop the encoding and modifier: "zh_CN.UTF-8@pinyin" → "zh_CN".
-        let s = s.split(['.', '@']).next().unwrap_or("");
-        let primary = s
-            .split(['_', '-'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match primary.as_str() {
-            "zh" => Some(Lang::ZhCn),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// Same as [`Lang::from_locale`], under the name the shell uses.
-    pub fn parse(s: &str) -> Option<Lang> {
-        Lang::from_locale(s)
-    }
-
-    /// The language of the user's session, from the POSIX variables in their precedence order.
-    pub fn from_system() -> Lang {
-        Self::from_env_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`Lang::from_system`] with the environment given, for tests. A locale in another language
-    /// (say `de_DE`) gets English, which more readers of such a system share than Chinese;
-    /// no locale at all (`C`, unset) keeps Authing's default.
-    pub fn from_env_lookup(lookup: impl Fn(&str) -> Option<String>) -> Lang {
-        // LANGUAGE is a priority list ("de:en"), honoured by gettext before the others.
-        if let Some(list) = lookup("LANGUAGE").filter(|v| !v.is_empty()) {
-            if let Some(lang) = list.split(':').find_map(Lang::from_locale) {
-                return lang;
-            }
-        }
-        for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Some(value) = lookup(name).filter(|v| !v.trim().is_empty()) {
-                let base = value.split(['.', '@']).next().unwrap_or("");
-                if base == "C" || base == "POSIX" {
-                    return Lang::default();
-                }
-                return Lang::from_locale(&value).unwrap_or(Lang::En);
-            }
-        }
-        Lang::default()
+/// In config a tip is named by its config name (`success_redirect`) or Authing's option name
+/// (`successRedirectTips`); it is written back under its config name.
+impl Serialize for TipKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.config_name())
     }
 }
 
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl<'de> Deserialize<'de> for TipKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        // serde's own wording, so the config loader's "did you mean" hint reads it.
+        s.parse()
+            .map_err(|_| D::Error::unknown_field(&s, &CONFIG_NAMES))
     }
 }
 
-impl FromStr for Lang {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Lang::from_locale(s).ok_or_else(|| ParseError {
-            what: "language (expected zh-CN or en)",
-            value: s.to_owned(),
+/// `[tips.en]`, `[tips."zh-CN"]`: tip overrides per language, keyed by [`TipKey`]. Only the tips
+/// that are set are present; the texts are sanitized when [`Tips`] takes them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct TipsConfig {
+    by_lang: BTreeMap<Lang, BTreeMap<TipKey, String>>,
+}
+
+impl TipsConfig {
+    /// The configured text of one tip, if any.
+    pub fn get(&self, lang: Lang, key: TipKey) -> Option<&str> {
+        self.by_lang.get(&lang)?.get(&key).map(String::as_str)
+    }
+
+    pub fn set(&mut self, lang: Lang, key: TipKey, text: impl Into<String>) {
+        self.by_lang
+            .entry(lang)
+            .or_default()
+            .insert(key, text.into());
+    }
+
+    /// Every configured tip, language by language.
+    pub fn iter(&self) -> impl Iterator<Item = (Lang, TipKey, &str)> + '_ {
+        self.by_lang
+            .iter()
+            .flat_map(|(lang, tips)| tips.iter().map(|(key, text)| (*lang, *key, text.as_str())))
+    }
+}
+
+impl<'de> Deserialize<'de> for TipsConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let langs: UniqueMap<Lang, UniqueMap<TipKey, String>> =
+            Deserialize::deserialize(deserializer)?;
+        Ok(TipsConfig {
+            by_lang: langs
+                .0
+                .into_iter()
+                .map(|(lang, tips)| (lang, tips.0))
+                .collect(),
         })
     }
 }
 
-impl Serialize for Lang {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+/// A map that refuses two names for one key (`zh` beside `"zh-CN"`, `tips` beside `title`), as
+/// serde's derived structs do with aliases, instead of letting one silently win.
+struct UniqueMap<K, V>(BTreeMap<K, V>);
+
+impl<'de, K, V> Deserialize<'de> for UniqueMap<K, V>
+where
+    K: Deserialize<'de> + Ord + fmt::Display,
+    V: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K, V> Visitor<'de> for MapVisitor<K, V>
+        where
+            K: Deserialize<'de> + Ord + fmt::Display,
+            V: Deserialize<'de>,
+        {
+            type Value = UniqueMap<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut map = BTreeMap::new();
+                // Checked while the key is read, so the error carries the key's line.
+                while let Some(key) = access.next_key_seed(FreshKey(&map))? {
+                    let value = access.next_value()?;
+                    map.insert(key, value);
+                }
+                Ok(UniqueMap(map))
+            }
+        }
+        deserializer.deserialize_map(MapVisitor(std::marker::PhantomData))
     }
 }
 
-impl<'de> Deserialize<'de> for Lang {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+/// Reads a key and refuses one the map already holds.
+struct FreshKey<'a, K, V>(&'a BTreeMap<K, V>);
+
+impl<'de, K, V> DeserializeSeed<'de> for FreshKey<'_, K, V>
+where
+    K: Deserialize<'de> + Ord + fmt::Display,
+{
+    type Value = K;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<K, D::Error> {
+        let key = K::deserialize(deserializer)?;
+        if self.0.contains_key(&key) {
+            return Err(D::Error::custom(format!(
+                "`{key}` is given twice (under two of its names)"
+            )));
+        }
+        Ok(key)
     }
 }
 
@@ -281,17 +300,23 @@ impl Tips {
     }
 
     /// Defaults with the overrides of the `[tips]` config section.
-    pub fn from_config(config: &crate::config::TipsConfig) -> Self {
+    pub fn from_config(config: &TipsConfig) -> Self {
         let tips = Self::new();
-        for lang in Lang::ALL {
-            let texts = config.for_lang(lang);
-            for key in TipKey::ALL {
-                if let Some(html) = texts.get(key) {
-                    tips.set(key, Some(lang), html);
-                }
-            }
+        for (lang, key, html) in config.iter() {
+            tips.set(key, Some(lang), html);
         }
         tips
+    }
+
+    /// Replaces every override with the config's (a reloaded file): tips no longer configured go
+    /// back to their defaults, in one step, so a reader never sees half of an edit. The title
+    /// variant is kept.
+    pub fn replace_from_config(&self, config: &TipsConfig) {
+        let overrides = config
+            .iter()
+            .map(|(lang, key, html)| ((key, lang), sanitize(html)))
+            .collect();
+        self.write().overrides = overrides;
     }
 
     /// The tip as sanitized HTML, safe for `innerHTML`.
@@ -375,60 +400,6 @@ mod tests {
             "successRedirectTips"
         );
         assert!("nope".parse::<TipKey>().is_err());
-    }
-
-    #[test]
-    fn lang_parsing() {
-        for (s, want) in [
-            ("zh-CN", Some(Lang::ZhCn)),
-            ("zh", Some(Lang::ZhCn)),
-            ("zh_CN.UTF-8", Some(Lang::ZhCn)),
-            ("zh_TW.UTF-8", Some(Lang::ZhCn)),
-            ("en", Some(Lang::En)),
-            ("en-US", Some(Lang::En)),
-            ("en_GB.UTF-8@euro", Some(Lang::En)),
-            ("EN", Some(Lang::En)),
-            ("de_DE.UTF-8", None),
-            ("C", None),
-            ("", None),
-        ] {
-            assert_eq!(Lang::from_locale(s), want, "{s}");
-        }
-        assert_eq!(Lang::default(), Lang::ZhCn);
-        assert_eq!(Lang::En.authing_header(), "en-US");
-    }
-
-    #[test]
-    fn lang_from_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(Lang::from_env_lookup(env(&[])), Lang::ZhCn);
-        assert_eq!(
-            Lang::from_env_lookup(env(&[("LANG", "C.UTF-8")])),
-            Lang::ZhCn
-        );
-        assert_eq!(
-            Lang::from_env_lookup(env(&[("LANG", "en_US.UTF-8")])),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::from_env_lookup(env(&[("LANG", "de_DE.UTF-8")])),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::from_env_lookup(env(&[("LANG", "en_US.UTF-8"), ("LC_ALL", "zh_CN.UTF-8")])),
-            Lang::ZhCn
-        );
-        assert_eq!(
-            Lang::from_env_lookup(env(&[("LANG", "zh_CN.UTF-8"), ("LANGUAGE", "fr:en")])),
-            Lang::En
-        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Env {
     }
 
     fn client(&self) -> Arc<Client> {
-        let mut c = ClientConfig::new(self.proxy.base_url(), DialectId::V2, &self.creds.app_id);
+        let mut c = ClientConfig::new(self.proxy.base_url(), DialectId::G3, &self.creds.app_id);
         c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
         c.limits = Limits {
             request_timeout: TIMEOUT,

@@ -244,18 +244,18 @@ async fn full_login(dialect: DialectId, app: NewApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_g1_wxapp_legacy() {
-    full_login(DialectId::WxappLegacy, NewApp::default()).await;
+    full_login(DialectId::G1, NewApp::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_g2_app_v1() {
-    full_login(DialectId::AppV1, NewApp::default()).await;
+    full_login(DialectId::G2, NewApp::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_g3_v2_with_check_code() {
     full_login(
-        DialectId::V2,
+        DialectId::G3,
         NewApp {
             check_code: true,
             ..Default::default()
@@ -266,7 +266,7 @@ async fn login_g3_v2_with_check_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_g4_v3() {
-    full_login(DialectId::V3, NewApp::default()).await;
+    full_login(DialectId::G4, NewApp::default()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,7 +280,7 @@ async fn expiry_refreshes_then_stops_at_the_cap() {
         refresh_cap: Some(1),
         ..opts()
     };
-    let mut w = Watch::start(env.client(DialectId::V2), o);
+    let mut w = Watch::start(env.client(DialectId::G3), o);
     let LoginEvent::QrReady { ttl_ms, .. } = w.next("qrReady").await else {
         unreachable!()
     };
@@ -311,7 +311,7 @@ async fn expiry_refreshes_then_stops_at_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_from_the_phone_then_a_new_qr_logs_in() {
     let env = Env::new(NewApp::default()).await;
-    let mut w = Watch::start(env.client(DialectId::V3), opts());
+    let mut w = Watch::start(env.client(DialectId::G4), opts());
     let LoginEvent::QrReady { text, .. } = w.next("qrReady").await else {
         unreachable!()
     };
@@ -345,7 +345,7 @@ async fn cancel_from_the_phone_then_a_new_qr_logs_in() {
 async fn server_down_then_up_the_same_qr_still_logs_in() {
     let mut env = Env::new(NewApp::default()).await;
     let addr = env.running.as_ref().unwrap().local_addr();
-    let mut w = Watch::start(env.client(DialectId::V2), opts());
+    let mut w = Watch::start(env.client(DialectId::G3), opts());
     let first = w.next("qrReady").await;
     let LoginEvent::QrReady { text, .. } = first.clone() else {
         unreachable!()
@@ -405,7 +405,7 @@ async fn authorized_ticket(client: &Client, pkce: &Pkce) -> Authorization {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_pkce_verifier_is_refused_and_does_not_spend_the_ticket() {
     let env = Env::new(NewApp::default()).await;
-    for dialect in [DialectId::AppV1, DialectId::V2, DialectId::V3] {
+    for dialect in [DialectId::G2, DialectId::G3, DialectId::G4] {
         let client = env.client(dialect);
         let pkce = Pkce::generate();
         let Authorization::Ticket { ticket, .. } = authorized_ticket(&client, &pkce).await else {
@@ -439,7 +439,7 @@ async fn wrong_pkce_verifier_is_refused_and_does_not_spend_the_ticket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_pkce_verifier_is_refused_on_g1_poll() {
     let env = Env::new(NewApp::default()).await;
-    let client = env.client(DialectId::WxappLegacy);
+    let client = env.client(DialectId::G1);
     let pkce = Pkce::generate();
     let qr = client.generate(Some(&pkce)).await.unwrap();
     approve(qr.qr_content.as_deref().unwrap(), None).await;
@@ -473,7 +473,7 @@ async fn wrong_pkce_verifier_is_refused_on_g1_poll() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_reads_the_servers_extensions() {
     let env = Env::new(NewApp::default()).await;
-    let ext = env.client(DialectId::V2).extensions().await;
+    let ext = env.client(DialectId::G3).extensions().await;
     assert!(ext.long_poll && ext.pkce && ext.check_code && ext.requester && ext.scan_id);
 }
 
@@ -507,7 +507,7 @@ async fn g1_options_from_the_config_reach_the_server_and_the_redirect_comes_back
     config
         .validate()
         .expect("redirect mode needs no URL with wxapp-legacy");
-    let mut c = ClientConfig::new(env.base_url(), DialectId::WxappLegacy, &env.creds.app_id);
+    let mut c = ClientConfig::new(env.base_url(), DialectId::G1, &env.creds.app_id);
     config.server.apply_generate_options(&mut c.app);
     let tips = Tips::new();
     tips.set_title_variant(config.server.title_variant());
@@ -558,7 +558,7 @@ async fn the_desktop_follows_a_rotating_qr_without_spending_refreshes() {
     })
     .await;
     let mut w = Watch::start(
-        env.client(DialectId::V2),
+        env.client(DialectId::G3),
         SessionOptions {
             refresh_cap: Some(0),
             long_poll_wait: Duration::from_secs(10),
@@ -610,7 +610,7 @@ async fn the_server_logo_is_drawn_in_the_centre_and_the_qr_still_decodes() {
         ..NewApp::default()
     })
     .await;
-    let mut w = Watch::start(env.client(DialectId::V3), opts());
+    let mut w = Watch::start(env.client(DialectId::G4), opts());
     let LoginEvent::QrReady { text, png, svg, .. } = w.next("qrReady").await else {
         unreachable!()
     };
@@ -654,7 +654,7 @@ async fn restore_confirms_ends_what_the_server_refuses_and_trusts_only_an_unexpi
     use qrlogin_core::restore::{restore, Restored};
 
     let mut env = Env::new(NewApp::default()).await;
-    let client = env.client(DialectId::V2);
+    let client = env.client(DialectId::G3);
     let mut w = Watch::start(client.clone(), opts());
     let LoginEvent::QrReady { text, .. } = w.next("qrReady").await else {
         unreachable!()

@@ -32,7 +32,7 @@ fn defaults_without_any_file() {
     assert_eq!(c, Config::default());
     assert_eq!(c.server.url, "");
     assert!(c.server.is_embedded());
-    assert_eq!(c.server.dialect, DialectId::V2);
+    assert_eq!(c.server.dialect, DialectId::G3);
     assert_eq!(c.server.scene, "APP_AUTH");
     assert_eq!(c.server.port, 0);
     assert!(!c.server.lan);
@@ -89,7 +89,7 @@ title = "Scan with <b>Corp</b>"
         "from the system file"
     );
     assert_eq!(c.server.app_id, "my-app", "the user's wins");
-    assert_eq!(c.server.dialect, DialectId::V3);
+    assert_eq!(c.server.dialect, DialectId::G4);
     assert_eq!(c.kiosk.idle_sign_out_secs, 300);
     assert_eq!(c.kiosk.warn_secs, 10, "default where no layer sets it");
     assert_eq!(c.login.lang, LangChoice::Fixed(Lang::En));
@@ -171,8 +171,8 @@ fn environment_overrides_files_and_flags_override_environment() {
         "env still applies where no flag is given"
     );
     assert_eq!(c.login.after_login, AfterLogin::PrintToken);
-    assert_eq!(c.tips.zh_cn.retry.as_deref(), Some("再试一次"));
-    assert_eq!(c.tips.en.failed.as_deref(), Some("<i>Offline</i>"));
+    assert_eq!(c.tips.get(Lang::ZhCn, TipKey::Retry), Some("再试一次"));
+    assert_eq!(c.tips.get(Lang::En, TipKey::Failed), Some("<i>Offline</i>"));
     assert_eq!(c.server.custom_data["extra"], "yes");
 }
 
@@ -339,7 +339,7 @@ fn validation_names_the_key() {
     // The v3 mapping of the default scene is fine.
     let c = Config {
         server: config::ServerConfig {
-            dialect: DialectId::V3,
+            dialect: DialectId::G4,
             ..Default::default()
         },
         ..Default::default()
@@ -482,13 +482,13 @@ warn_secs = 5
 "#,
     );
     let c = config::load(&sources(None, Some(user))).unwrap();
-    assert_eq!(c.server.dialect, DialectId::WxappLegacy);
+    assert_eq!(c.server.dialect, DialectId::G1);
     assert_eq!(c.login.lang.resolve(), Lang::ZhCn);
     assert_eq!(
-        c.tips.zh_cn.title.as_deref(),
+        c.tips.get(Lang::ZhCn, TipKey::Title),
         Some("使用 <strong>微信</strong> 扫码")
     );
-    assert_eq!(c.tips.zh_cn.scanned.as_deref(), Some("已扫码"));
+    assert_eq!(c.tips.get(Lang::ZhCn, TipKey::Scanned), Some("已扫码"));
     assert_eq!(c.server.custom_data["nested"]["a"][1], 2);
     // Serializing and loading again gives the same config.
     let again = write(dir.path(), "again.toml", &toml::to_string(&c).unwrap());
@@ -634,10 +634,10 @@ fn generate_options_reach_each_generations_request() {
         random: Some("R1234567890ab".into()),
         ..GenerateExtras::default()
     };
-    let g1 = build_generate(DialectId::WxappLegacy, &app, &extras).unwrap();
+    let g1 = build_generate(DialectId::G1, &app, &extras).unwrap();
     assert_eq!(g1.query_value("enableFetchPhone"), Some("true"));
     assert_eq!(g1.query_value("useSelfWxapp"), Some("true"));
-    for dialect in [DialectId::V2, DialectId::V3] {
+    for dialect in [DialectId::G3, DialectId::G4] {
         let body = build_generate(dialect, &app, &extras)
             .unwrap()
             .json
@@ -657,14 +657,14 @@ fn generate_options_reach_each_generations_request() {
         r.validate().is_err(),
         "v2 has no server redirect to fall back on"
     );
-    r.server.dialect = DialectId::WxappLegacy;
+    r.server.dialect = DialectId::G1;
     r.validate().unwrap();
 }
 
 #[test]
 fn the_default_title_follows_what_the_phone_scans_with() {
     let mut c = Config::default();
-    c.server.dialect = DialectId::WxappLegacy;
+    c.server.dialect = DialectId::G1;
     let tips = Tips::from_config(&c.tips);
     tips.set_title_variant(c.server.title_variant());
     assert_eq!(
@@ -675,8 +675,53 @@ fn the_default_title_follows_what_the_phone_scans_with() {
     c.server.enable_fetch_phone = true;
     tips.set_title_variant(c.server.title_variant());
     assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("小登录"));
-    c.server.dialect = DialectId::V2;
+    c.server.dialect = DialectId::G3;
     c.server.scene = "WXAPP_AUTH".into();
     tips.set_title_variant(c.server.title_variant());
     assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("微信"));
+}
+
+/// The tips section reads exactly the files it read before it became a map keyed by `TipKey`:
+/// every tip under our name or Authing's, every language spelling; two names for one tip (or one
+/// language) are refused, naming the line, as serde's aliases were.
+#[test]
+fn tip_names_and_language_spellings_load_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    for (spelling, lang) in [
+        ("zh-CN", Lang::ZhCn),
+        ("zh", Lang::ZhCn),
+        ("zh_CN", Lang::ZhCn),
+        ("zh-cn", Lang::ZhCn),
+        ("en", Lang::En),
+        ("en-US", Lang::En),
+        ("en_US", Lang::En),
+    ] {
+        for key in TipKey::ALL {
+            for name in [key.config_name(), key.authing_name()] {
+                let text = format!("[tips.\"{spelling}\"]\n{name} = \"<b>{name}</b>\"\n");
+                let user = write(dir.path(), "config.toml", &text);
+                let c = config::load(&sources(None, Some(user))).unwrap();
+                let want = format!("<b>{name}</b>");
+                assert_eq!(c.tips.get(lang, key), Some(want.as_str()), "{text}");
+                let tips = Tips::from_config(&c.tips);
+                assert_eq!(tips.get(key, lang), want, "{text}");
+                // Written back under our names, it loads to the same.
+                let again = write(dir.path(), "again.toml", &toml::to_string(&c).unwrap());
+                assert_eq!(config::load(&sources(None, Some(again))).unwrap(), c);
+            }
+        }
+    }
+    assert_file_error(
+        "[tips.en]\ntitle = \"a\"\ntips = \"b\"\n",
+        "tips.en.tips",
+        3,
+        "given twice",
+    );
+    assert_file_error(
+        "[tips.en]\ntitle = \"a\"\n[tips.en-US]\ntitle = \"b\"\n",
+        "tips.en-US",
+        3,
+        "given twice",
+    );
+    assert_file_error("[tips.fr]\ntitle = \"a\"\n", "tips.fr", 1, "zh-CN");
 }

@@ -211,7 +211,7 @@ async fn tokens_never_leave_rust_in_any_generation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_reuse_ends_revoke_kills() {
     let env = Env::new(NewApp::default()).await;
-    let client = env.client(DialectId::V3);
+    let client = env.client(DialectId::G4);
     let (_, first) = login(client.clone()).await;
     let eps = endpoints(&client).await;
     assert!(active(&client, &eps, &first.access_token).await);
@@ -273,7 +273,7 @@ async fn keeper_refreshes_before_expiry_and_reports_the_end() {
         ..Default::default()
     })
     .await;
-    let client = env.client(DialectId::V2);
+    let client = env.client(DialectId::G3);
     let (_, creds) = login(client.clone()).await;
     assert_eq!(creds.restore_plan(client.now_ms()), RestorePlan::Check);
     let (tx, mut rx) = unbounded_channel();

@@ -74,7 +74,7 @@ impl Env {
 
     /// A client that talks to the server through the proxy.
     fn client(&self, limits: Limits) -> Arc<Client> {
-        let mut c = ClientConfig::new(self.proxy.base_url(), DialectId::V2, &self.creds.app_id);
+        let mut c = ClientConfig::new(self.proxy.base_url(), DialectId::G3, &self.creds.app_id);
         c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
         c.limits = limits;
         Arc::new(Client::new(c).unwrap())
@@ -340,7 +340,7 @@ async fn a_failed_discovery_is_retried_before_the_qr_so_pkce_is_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_app_stops_with_what_to_fix() {
     let env = Env::new().await;
-    let mut c = ClientConfig::new(env.proxy.base_url(), DialectId::V2, "no-such-app");
+    let mut c = ClientConfig::new(env.proxy.base_url(), DialectId::G3, "no-such-app");
     c.app.lang = qrlogin_core::tips::Lang::En;
     let mut o = opts();
     o.lang = qrlogin_core::tips::Lang::En;

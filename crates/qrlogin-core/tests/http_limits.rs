@@ -49,7 +49,7 @@ async fn raw_server(reply: Option<Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>)
 }
 
 fn client(base: &str, limits: Limits) -> Client {
-    let mut c = ClientConfig::new(base, DialectId::V2, "app1");
+    let mut c = ClientConfig::new(base, DialectId::G3, "app1");
     c.discover = false;
     c.limits = limits;
     Client::new(c).unwrap()
@@ -198,7 +198,7 @@ async fn discovery_absent_means_plain_protocol() {
         b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nNot Found"
             .to_vec();
     let (base, heads) = raw_server(Some(reply)).await;
-    let c = Client::new(ClientConfig::new(&base, DialectId::V2, "a")).unwrap();
+    let c = Client::new(ClientConfig::new(&base, DialectId::G3, "a")).unwrap();
     assert_eq!(c.extensions().await, Default::default());
     assert_eq!(c.extensions().await, Default::default());
     assert_eq!(heads.lock().unwrap().len(), 1, "asked once per client");
@@ -257,18 +257,18 @@ async fn same_host_redirects_are_followed() {
 fn the_client_refuses_plain_http_to_a_remote_host() {
     let err = Client::new(ClientConfig::new(
         "http://login.example.com",
-        DialectId::V2,
+        DialectId::G3,
         "a",
     ))
     .unwrap_err();
     assert!(err.to_string().contains("allow_insecure_http"), "{err}");
-    let mut c = ClientConfig::new("http://login.example.com", DialectId::V2, "a");
+    let mut c = ClientConfig::new("http://login.example.com", DialectId::G3, "a");
     c.allow_insecure_http = true;
     assert!(Client::new(c).is_ok());
-    assert!(Client::new(ClientConfig::new("http://127.0.0.1:9", DialectId::V2, "a")).is_ok());
+    assert!(Client::new(ClientConfig::new("http://127.0.0.1:9", DialectId::G3, "a")).is_ok());
     assert!(Client::new(ClientConfig::new(
         "https://login.example.com",
-        DialectId::V2,
+        DialectId::G3,
         "a"
     ))
     .is_ok());

@@ -55,7 +55,7 @@ async fn v2_happy_path_paces_polls_and_exchanges_with_the_secret() {
         "/api/v2/qrcode/userinfo" => v2_user(),
         other => panic!("unexpected {other}"),
     });
-    let mut cfg = config(DialectId::V2);
+    let mut cfg = config(DialectId::G3);
     cfg.app_secret = Some("s3cret".into());
     let events = Events::default();
     let mut s = start(client(&fake, cfg), options(), &events);
@@ -143,7 +143,7 @@ async fn expiry_refreshes_up_to_the_cap_then_stops() {
         refresh_cap: Some(2),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
@@ -183,7 +183,7 @@ async fn unlimited_refresh_for_kiosks() {
         refresh_cap: None,
         ..options()
     };
-    let s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let s = start(client(&fake, config(DialectId::G3)), opts, &events);
     events
         .wait_for(LONG, |e| {
             matches!(e, LoginEvent::QrReady { generation: 20, .. })
@@ -212,7 +212,7 @@ async fn local_expiry_when_the_server_never_says_so_g1() {
         ..options()
     };
     let start_at = tokio::time::Instant::now();
-    let mut s = start(client(&fake, config(DialectId::WxappLegacy)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G1)), opts, &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(events.names(), ["starting", "qrReady", "expired"]);
     let (at, _) = events.timed()[2].clone();
@@ -248,7 +248,7 @@ async fn cancel_from_the_phone_pauses_then_shows_a_new_qr() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let _s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let _s = start(client(&fake, config(DialectId::G3)), options(), &events);
     events
         .wait_for(LONG, |e| {
             matches!(e, LoginEvent::QrReady { generation: 2, .. })
@@ -284,7 +284,7 @@ async fn cancel_at_the_cap_stops() {
         refresh_cap: Some(0),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(events.names(), ["starting", "qrReady", "cancelled"]);
     assert!(events.all()[2].is_terminal());
@@ -308,7 +308,7 @@ async fn network_errors_back_off_then_the_same_qr_continues() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let mut s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), options(), &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
@@ -371,7 +371,7 @@ async fn kiosk_retries_forever_with_backoff_capped_at_30_s() {
         visible_retries: None,
         ..options()
     };
-    let _s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let _s = start(client(&fake, config(DialectId::G3)), opts, &events);
     events
         .wait_for(Duration::from_secs(6 * 3600), |e| {
             matches!(e, LoginEvent::Retrying { attempt: 200, .. })
@@ -412,7 +412,7 @@ async fn desktop_offers_retry_after_the_visible_retries_and_keeps_trying_slowly(
         }
     });
     let events = Events::default();
-    let _s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let _s = start(client(&fake, config(DialectId::G3)), options(), &events);
     events
         .wait_for(LONG, |e| {
             matches!(e, LoginEvent::Retrying { attempt: 9, .. })
@@ -483,7 +483,7 @@ async fn outage_longer_than_the_qr_makes_a_new_qr_when_back() {
         }
     });
     let events = Events::default();
-    let mut s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), options(), &events);
     events.wait_for(LONG, |e| e.name() == "qrReady").await;
     down.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(40)).await;
@@ -528,7 +528,7 @@ async fn rate_limit_honours_retry_after() {
         refresh_cap: Some(0),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     run_to_end(&mut s, LONG).await;
     let all = events.all();
     assert!(
@@ -570,7 +570,7 @@ async fn a_retry_after_beyond_the_backoff_cap_is_capped() {
         refresh_cap: Some(0),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     run_to_end(&mut s, LONG).await;
     let checks = fake.requests("/api/v2/qrcode/check");
     assert_eq!(
@@ -598,7 +598,7 @@ async fn a_silent_server_times_out_after_10_s_and_is_retried() {
         refresh_cap: Some(0),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
@@ -650,7 +650,7 @@ async fn malformed_and_oversized_replies_are_retried_then_the_login_goes_on() {
             },
         });
         let events = Events::default();
-        let mut s = start(client(&fake, config(DialectId::V2)), options(), &events);
+        let mut s = start(client(&fake, config(DialectId::G3)), options(), &events);
         run_to_end(&mut s, LONG).await;
         let all = events.all();
         assert_eq!(
@@ -697,7 +697,7 @@ async fn qr_missing_2241_means_a_new_qr() {
         refresh_cap: Some(1),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
@@ -715,7 +715,7 @@ async fn other_business_errors_end_the_attempt() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let mut s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), options(), &events);
     run_to_end(&mut s, LONG).await;
     let all = events.all();
     let LoginEvent::Failed {
@@ -766,7 +766,7 @@ async fn long_poll_when_announced_with_pkce_and_requester() {
         "/api/v2/qrcode/userinfo" => v2_user(),
         other => panic!("unexpected {other}"),
     });
-    let mut cfg = config(DialectId::V2);
+    let mut cfg = config(DialectId::G3);
     cfg.app_secret = Some("s3cret".into());
     cfg.requester = Some(qrlogin_core::dialect::Requester {
         device_name: Some("desk-7".into()),
@@ -830,7 +830,7 @@ async fn a_server_ignoring_wait_is_still_paced() {
         _ => v2_status(0),
     });
     let events = Events::default();
-    let _s = start(client(&fake, config(DialectId::V2)), options(), &events);
+    let _s = start(client(&fake, config(DialectId::G3)), options(), &events);
     tokio::time::sleep(Duration::from_secs(10)).await;
     let checks = fake.requests("/api/v2/qrcode/check");
     assert!(checks.len() <= 14, "{} polls in 10 s", checks.len());
@@ -856,7 +856,7 @@ async fn wrong_pkce_verifier_is_denied_and_not_retryable() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let mut s = start(client(&fake, config(DialectId::V3)), options(), &events);
+    let mut s = start(client(&fake, config(DialectId::G4)), options(), &events);
     run_to_end(&mut s, LONG).await;
     let all = events.all();
     assert_eq!(
@@ -895,7 +895,7 @@ async fn v3_token_set_then_profile() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let mut s = start(client(&fake, config(DialectId::V3)), options(), &events);
+    let mut s = start(client(&fake, config(DialectId::G4)), options(), &events);
     run_to_end(&mut s, LONG).await;
     let all = events.all();
     let Some(LoginEvent::LoggedIn {
@@ -941,7 +941,7 @@ async fn g2_success_path() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let mut s = start(client(&fake, config(DialectId::AppV1)), options(), &events);
+    let mut s = start(client(&fake, config(DialectId::G2)), options(), &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
@@ -980,11 +980,7 @@ async fn g1_poll_returns_the_user() {
         other => panic!("unexpected {other}"),
     });
     let events = Events::default();
-    let mut s = start(
-        client(&fake, config(DialectId::WxappLegacy)),
-        options(),
-        &events,
-    );
+    let mut s = start(client(&fake, config(DialectId::G1)), options(), &events);
     run_to_end(&mut s, LONG).await;
     assert_eq!(
         events.names(),
@@ -1006,7 +1002,7 @@ async fn dropping_or_cancelling_stops_all_requests() {
             _ => v2_status(0),
         });
         let events = Events::default();
-        let s = start(client(&fake, config(DialectId::V2)), options(), &events);
+        let s = start(client(&fake, config(DialectId::G3)), options(), &events);
         tokio::time::sleep(Duration::from_secs(5)).await;
         if use_cancel {
             s.cancel();
@@ -1042,7 +1038,7 @@ async fn tips_are_sanitized_and_read_live() {
         refresh_cap: Some(1),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     events.wait_for(LONG, |e| e.name() == "qrReady").await;
     tips.set(
         qrlogin_core::tips::TipKey::Title,
@@ -1084,7 +1080,7 @@ async fn a_server_down_at_start_is_discovered_when_back() {
         refresh_cap: Some(0),
         ..options()
     };
-    let mut s = start(client(&fake, config(DialectId::V2)), opts, &events);
+    let mut s = start(client(&fake, config(DialectId::G3)), opts, &events);
     tokio::time::sleep(Duration::from_secs(5)).await;
     up.store(true, Ordering::SeqCst);
     run_to_end(&mut s, LONG).await;
@@ -1119,7 +1115,7 @@ async fn a_spent_ticket_means_a_new_qr_not_a_dead_end() {
         }
         other => panic!("unexpected {other}"),
     });
-    let mut cfg = config(DialectId::V2);
+    let mut cfg = config(DialectId::G3);
     cfg.app_secret = Some("s3cret".into());
     let events = Events::default();
     let mut s = start(client(&fake, cfg), options(), &events);

@@ -29,8 +29,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{codes, CoreError, ProtocolError};
 use crate::http::Method;
+use crate::lang::Lang;
 use crate::secret::Secret;
-use crate::tips::Lang;
 
 pub use wire::{parse_profile, parse_token_set, parse_user};
 
@@ -47,17 +47,17 @@ pub const DEFAULT_SCOPE: &str = "openid profile offline_access";
 pub enum DialectId {
     /// G1: WeChat mini-program scan, `/oauth/wxapp/*`; the poll returns the user.
     #[serde(rename = "wxapp-legacy")]
-    WxappLegacy,
+    G1,
     /// G2: APP scan v1 on the oauth host, `/qrcode/gene`, `/qrcode/check`.
     #[serde(rename = "app-v1")]
-    AppV1,
+    G2,
     /// G3: `/api/v2/qrcode/*` (authing-js-sdk 4.x, Guard).
     #[default]
     #[serde(rename = "v2")]
-    V2,
+    G3,
     /// G4: `/api/v3/*` (v5 SDKs).
     #[serde(rename = "v3")]
-    V3,
+    G4,
     /// RFC 8628 device authorization against any standard IdP (`session/client/device.rs`);
     /// none of the Authing builders and parsers here apply to it.
     #[serde(rename = "device")]
@@ -67,19 +67,14 @@ pub enum DialectId {
 impl DialectId {
     /// The four Authing generations (the builders and parsers of this module); `Device` is the
     /// fifth dialect, spoken by the client's device module.
-    pub const ALL: [DialectId; 4] = [
-        DialectId::WxappLegacy,
-        DialectId::AppV1,
-        DialectId::V2,
-        DialectId::V3,
-    ];
+    pub const ALL: [DialectId; 4] = [DialectId::G1, DialectId::G2, DialectId::G3, DialectId::G4];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            DialectId::WxappLegacy => "wxapp-legacy",
-            DialectId::AppV1 => "app-v1",
-            DialectId::V2 => "v2",
-            DialectId::V3 => "v3",
+            DialectId::G1 => "wxapp-legacy",
+            DialectId::G2 => "app-v1",
+            DialectId::G3 => "v2",
+            DialectId::G4 => "v3",
             DialectId::Device => "device",
         }
     }
@@ -87,9 +82,9 @@ impl DialectId {
     /// The pause between polls that the generation's own SDK keeps (PROTOCOL.md §2).
     pub fn default_poll_interval(self) -> Duration {
         match self {
-            DialectId::WxappLegacy => Duration::from_millis(1500),
-            DialectId::AppV1 | DialectId::V2 => Duration::from_millis(800),
-            DialectId::V3 => Duration::from_millis(1000),
+            DialectId::G1 => Duration::from_millis(1500),
+            DialectId::G2 | DialectId::G3 => Duration::from_millis(800),
+            DialectId::G4 => Duration::from_millis(1000),
             // The IdP's `interval` is kept by the device client; this is only the loop's pause.
             DialectId::Device => Duration::from_millis(1000),
         }
@@ -97,7 +92,7 @@ impl DialectId {
 
     /// G1 has no exchange: the poll itself carries the user and token.
     pub fn has_exchange(self) -> bool {
-        self != DialectId::WxappLegacy
+        self != DialectId::G1
     }
 }
 
@@ -439,13 +434,13 @@ pub fn new_random() -> String {
 fn authing_headers(id: DialectId, app: &AppParams) -> Vec<(String, String)> {
     let mut h = Vec::new();
     match id {
-        DialectId::WxappLegacy | DialectId::Device => {}
-        DialectId::AppV1 => {
+        DialectId::G1 | DialectId::Device => {}
+        DialectId::G2 => {
             if !app.app_id.is_empty() {
                 h.push(("x-authing-app-id".into(), app.app_id.clone()));
             }
         }
-        DialectId::V2 | DialectId::V3 => {
+        DialectId::G3 | DialectId::G4 => {
             if !app.app_id.is_empty() {
                 h.push(("x-authing-app-id".into(), app.app_id.clone()));
             }
@@ -490,7 +485,7 @@ pub fn build_generate(
 ) -> Result<WireRequest, CoreError> {
     let mut req = match id {
         DialectId::Device => return Err(not_authing()),
-        DialectId::WxappLegacy => {
+        DialectId::G1 => {
             if app.app_id.is_empty() {
                 return Err(CoreError::Config(
                     "wxapp-legacy needs the app id (it is part of the path)".into(),
@@ -508,7 +503,7 @@ pub fn build_generate(
                 .q("useSelfWxapp", app.use_self_wxapp.to_string())
                 .q("enableFetchPhone", app.enable_fetch_phone.to_string())
         }
-        DialectId::AppV1 => {
+        DialectId::G2 => {
             let pool = app
                 .user_pool_id
                 .as_deref()
@@ -528,7 +523,7 @@ pub fn build_generate(
             }
             r
         }
-        DialectId::V2 => {
+        DialectId::G3 => {
             let mut body = json!({
                 "autoMergeQrCode": false,
                 "scene": app.scene,
@@ -545,7 +540,7 @@ pub fn build_generate(
             }
             WireRequest::post("/api/v2/qrcode/gene", Some(body))
         }
-        DialectId::V3 => {
+        DialectId::G4 => {
             let mut body = json!({
                 "type": app.qr_type,
                 "autoMergeQrCode": false,
@@ -600,7 +595,7 @@ pub fn build_poll(
     extras: &PollExtras,
 ) -> WireRequest {
     let mut req = match id {
-        DialectId::WxappLegacy => {
+        DialectId::G1 => {
             let mut r = WireRequest::post("/oauth/wxapp/confirm/qr", None)
                 .q("random", handle)
                 .q("useSelfWxapp", app.use_self_wxapp.to_string());
@@ -609,11 +604,11 @@ pub fn build_poll(
             }
             r
         }
-        DialectId::AppV1 => WireRequest::get("/qrcode/check")
+        DialectId::G2 => WireRequest::get("/qrcode/check")
             .q("qrcodeId", handle)
             .q("scene", app.scene.clone()),
-        DialectId::V2 => WireRequest::get("/api/v2/qrcode/check").q("random", handle),
-        DialectId::V3 => WireRequest::get("/api/v3/get-qrcode-status").q("qrcodeId", handle),
+        DialectId::G3 => WireRequest::get("/api/v2/qrcode/check").q("random", handle),
+        DialectId::G4 => WireRequest::get("/api/v3/get-qrcode-status").q("qrcodeId", handle),
         // Never sent: `Client::poll` hands `device` to the device client. The IdP's document
         // is the one harmless request there is.
         DialectId::Device => WireRequest::get("/.well-known/openid-configuration"),
@@ -636,15 +631,15 @@ pub fn build_exchange(
     auth: &ExchangeAuth,
 ) -> Result<WireRequest, CoreError> {
     let path = match id {
-        DialectId::WxappLegacy => {
+        DialectId::G1 => {
             return Err(CoreError::Config(
                 "wxapp-legacy has no ticket exchange: its poll returns the user".into(),
             ))
         }
         DialectId::Device => return Err(not_authing()),
-        DialectId::AppV1 => "/oauth/scan-qrcode/exchangeUserInfoWithTicket",
-        DialectId::V2 => "/api/v2/qrcode/userinfo",
-        DialectId::V3 => "/api/v3/exchange-tokenset-with-qrcode-ticket",
+        DialectId::G2 => "/oauth/scan-qrcode/exchangeUserInfoWithTicket",
+        DialectId::G3 => "/api/v2/qrcode/userinfo",
+        DialectId::G4 => "/api/v3/exchange-tokenset-with-qrcode-ticket",
     };
     let mut body = Map::new();
     body.insert("ticket".into(), json!(ticket.expose()));
@@ -656,7 +651,7 @@ pub fn build_exchange(
         }
         ExchangeAuth::AppSecret(s) => {
             headers.push(("authorization".into(), basic_auth(&app.app_id, s)));
-            if id == DialectId::V3 {
+            if id == DialectId::G4 {
                 body.insert("client_id".into(), json!(app.app_id));
                 body.insert("client_secret".into(), json!(s.expose()));
             }
@@ -671,7 +666,7 @@ pub fn build_exchange(
 /// accepts both).
 pub fn build_get_profile(app: &AppParams, token: &Secret) -> WireRequest {
     let mut req = WireRequest::get("/api/v3/get-profile");
-    req.headers = authing_headers(DialectId::V3, app);
+    req.headers = authing_headers(DialectId::G4, app);
     req.headers
         .push(("authorization".into(), token.expose().to_owned()));
     req
@@ -689,7 +684,7 @@ pub fn authing_payload(
     let created = rfc3339_ms(created_at_ms);
     let pool = app.user_pool_id.clone().unwrap_or_default();
     let v = match id {
-        DialectId::AppV1 => {
+        DialectId::G2 => {
             let expire_ms = created_at_ms
                 .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2));
             json!({
@@ -701,7 +696,7 @@ pub fn authing_payload(
                 "userDefinedData": app.custom_data,
             })
         }
-        DialectId::V2 => json!({
+        DialectId::G3 => json!({
             "scene": app.scene,
             "random": handle,
             "userPoolId": pool,
@@ -709,7 +704,7 @@ pub fn authing_payload(
             "expiresIn": ttl.as_secs(),
             "customData": app.custom_data,
         }),
-        DialectId::WxappLegacy | DialectId::V3 | DialectId::Device => return None,
+        DialectId::G1 | DialectId::G4 | DialectId::Device => return None,
     };
     Some(v.to_string())
 }
@@ -738,12 +733,12 @@ pub fn parse_generate(
     let v = wire::object(body)?;
     let data = wire::envelope_data(id, &v)?;
     let handle_key = match id {
-        DialectId::WxappLegacy | DialectId::V2 => "random",
-        DialectId::AppV1 | DialectId::V3 | DialectId::Device => "qrcodeId",
+        DialectId::G1 | DialectId::G3 => "random",
+        DialectId::G2 | DialectId::G4 | DialectId::Device => "qrcodeId",
     };
     let handle = match (wire::string(data, handle_key), sent_random) {
         (Some(h), _) => h,
-        (None, Some(r)) if id == DialectId::WxappLegacy => r.to_owned(),
+        (None, Some(r)) if id == DialectId::G1 => r.to_owned(),
         _ => {
             return Err(
                 ProtocolError::new(format!("generate reply has no data.{handle_key}")).into(),
@@ -751,9 +746,9 @@ pub fn parse_generate(
         }
     };
     let image_key = match id {
-        DialectId::WxappLegacy => "qrcode",
-        DialectId::AppV1 => "qrcodeUrl",
-        DialectId::V2 | DialectId::V3 | DialectId::Device => "url",
+        DialectId::G1 => "qrcode",
+        DialectId::G2 => "qrcodeUrl",
+        DialectId::G3 | DialectId::G4 | DialectId::Device => "url",
     };
     let expires_in = wire::u64_field(data, "expiresIn").or_else(|| {
         // G1 states its lifetime only as two dates (60 s in the docs example).
@@ -783,7 +778,7 @@ pub fn parse_generate(
 }
 
 fn authing_payload_possible(id: DialectId) -> bool {
-    matches!(id, DialectId::AppV1 | DialectId::V2)
+    matches!(id, DialectId::G2 | DialectId::G3)
 }
 
 /// Parse a poll reply. Business errors become [`ScanStatus::Failed`]; only an unreadable reply
@@ -791,10 +786,10 @@ fn authing_payload_possible(id: DialectId) -> bool {
 pub fn parse_poll(id: DialectId, body: &[u8]) -> Result<ScanStatus, ProtocolError> {
     let v = wire::object(body)?;
     match id {
-        DialectId::WxappLegacy => wire::poll_g1(&v),
-        DialectId::AppV1 => wire::poll_g2(&v),
-        DialectId::V2 => wire::poll_g3(&v),
-        DialectId::V3 => wire::poll_g4(&v),
+        DialectId::G1 => wire::poll_g1(&v),
+        DialectId::G2 => wire::poll_g2(&v),
+        DialectId::G3 => wire::poll_g3(&v),
+        DialectId::G4 => wire::poll_g4(&v),
         DialectId::Device => Err(ProtocolError::new(
             "the device dialect is not an Authing poll",
         )),
@@ -813,17 +808,17 @@ pub fn parse_exchange(id: DialectId, body: &[u8]) -> Result<Exchanged, CoreError
     let v = wire::object(body)?;
     let data = wire::envelope_data(id, &v)?;
     match id {
-        DialectId::WxappLegacy => Err(CoreError::Config(
+        DialectId::G1 => Err(CoreError::Config(
             "wxapp-legacy has no ticket exchange".into(),
         )),
-        DialectId::AppV1 | DialectId::V2 => {
+        DialectId::G2 | DialectId::G3 => {
             let user = parse_user(data);
             if user.token.is_none() {
                 return Err(ProtocolError::new("exchange reply has no user token").into());
             }
             Ok(Exchanged::User(user))
         }
-        DialectId::V3 => Ok(Exchanged::TokenSet(parse_token_set(data)?)),
+        DialectId::G4 => Ok(Exchanged::TokenSet(parse_token_set(data)?)),
         DialectId::Device => Err(not_authing()),
     }
 }

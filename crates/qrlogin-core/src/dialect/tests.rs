@@ -207,7 +207,7 @@ fn app() -> AppParams {
 #[test]
 fn g1_generate_example() {
     let qr = parse_generate(
-        DialectId::WxappLegacy,
+        DialectId::G1,
         G1_GENERATE.as_bytes(),
         Some("UaJe6j5S47pRTLo7"),
     )
@@ -226,12 +226,7 @@ fn g1_generate_example() {
 fn g1_generate_echoed_random_and_extensions() {
     let body = json!({"code": 200, "data": {"random": "Srv12345678901", "qrcode": "http://x/q.png",
         "qrContent": "http://x/s/abc", "scanId": "abc", "expiresIn": 120, "checkCode": 7}});
-    let qr = parse_generate(
-        DialectId::WxappLegacy,
-        body.to_string().as_bytes(),
-        Some("mine"),
-    )
-    .unwrap();
+    let qr = parse_generate(DialectId::G1, body.to_string().as_bytes(), Some("mine")).unwrap();
     assert_eq!(qr.handle, "Srv12345678901");
     assert_eq!(qr.qr_content.as_deref(), Some("http://x/s/abc"));
     assert_eq!(qr.scan_id.as_deref(), Some("abc"));
@@ -242,7 +237,7 @@ fn g1_generate_echoed_random_and_extensions() {
 #[test]
 fn g1_generate_failure() {
     let e = parse_generate(
-        DialectId::WxappLegacy,
+        DialectId::G1,
         br#"{"code": 500, "message": "no such app"}"#,
         Some("r"),
     )
@@ -252,7 +247,7 @@ fn g1_generate_failure() {
 
 #[test]
 fn g1_logged_in_example() {
-    let s = parse_poll(DialectId::WxappLegacy, G1_LOGGED_IN.as_bytes()).unwrap();
+    let s = parse_poll(DialectId::G1, G1_LOGGED_IN.as_bytes()).unwrap();
     let ScanStatus::Authorized(Authorization::User(u)) = s else {
         panic!("{s:?}")
     };
@@ -270,12 +265,12 @@ fn g1_logged_in_example() {
 fn g1_not_yet_and_codes() {
     let pending = br#"{"code":200,"data":{"code":500,"message":"not yet","data":null}}"#;
     assert_eq!(
-        parse_poll(DialectId::WxappLegacy, pending).unwrap(),
+        parse_poll(DialectId::G1, pending).unwrap(),
         ScanStatus::Pending
     );
     let wrong = br#"{"code":200,"data":{"code":2243,"message":"verifier"}}"#;
     assert_eq!(
-        parse_poll(DialectId::WxappLegacy, wrong).unwrap(),
+        parse_poll(DialectId::G1, wrong).unwrap(),
         ScanStatus::Failed {
             code: 2243,
             message: "verifier".into()
@@ -283,14 +278,10 @@ fn g1_not_yet_and_codes() {
     );
     let outer = br#"{"code":429,"message":"slow down"}"#;
     assert!(matches!(
-        parse_poll(DialectId::WxappLegacy, outer).unwrap(),
+        parse_poll(DialectId::G1, outer).unwrap(),
         ScanStatus::Failed { code: 429, .. }
     ));
-    assert!(parse_poll(
-        DialectId::WxappLegacy,
-        br#"{"code":200,"data":{"code":200}}"#
-    )
-    .is_err());
+    assert!(parse_poll(DialectId::G1, br#"{"code":200,"data":{"code":200}}"#).is_err());
 }
 
 #[test]
@@ -298,27 +289,18 @@ fn g1_our_server_status_extension() {
     let scanned = br#"{"code":200,"data":{"code":500,"message":"scanned","status":"scanned",
         "data":{"nickname":"Ann","photo":"http://p"},"redirect":null}}"#;
     assert_eq!(
-        parse_poll(DialectId::WxappLegacy, scanned).unwrap(),
+        parse_poll(DialectId::G1, scanned).unwrap(),
         ScanStatus::Scanned {
             nickname: Some("Ann".into()),
             photo: Some("http://p".into())
         }
     );
     let c = br#"{"code":200,"data":{"code":500,"status":"cancelled","data":null}}"#;
-    assert_eq!(
-        parse_poll(DialectId::WxappLegacy, c).unwrap(),
-        ScanStatus::Cancelled
-    );
+    assert_eq!(parse_poll(DialectId::G1, c).unwrap(), ScanStatus::Cancelled);
     let e = br#"{"code":200,"data":{"code":2244,"status":"expired","data":null}}"#;
-    assert_eq!(
-        parse_poll(DialectId::WxappLegacy, e).unwrap(),
-        ScanStatus::Expired
-    );
+    assert_eq!(parse_poll(DialectId::G1, e).unwrap(), ScanStatus::Expired);
     let p = br#"{"code":200,"data":{"code":500,"status":"pending","data":null}}"#;
-    assert_eq!(
-        parse_poll(DialectId::WxappLegacy, p).unwrap(),
-        ScanStatus::Pending
-    );
+    assert_eq!(parse_poll(DialectId::G1, p).unwrap(), ScanStatus::Pending);
 }
 
 #[test]
@@ -331,7 +313,7 @@ fn g1_requests() {
             ..Default::default()
         }),
     };
-    let g = build_generate(DialectId::WxappLegacy, &app(), &extras).unwrap();
+    let g = build_generate(DialectId::G1, &app(), &extras).unwrap();
     assert_eq!(g.method, Method::Get);
     assert_eq!(g.path, "/oauth/wxapp/qrcode/app1");
     assert_eq!(g.query_value("random"), Some("R1234567890ab"));
@@ -342,7 +324,7 @@ fn g1_requests() {
     assert_eq!(g.query_value("deviceName"), Some("desk"));
     assert!(g.headers.is_empty(), "G1 sends no Authing headers");
     let p = build_poll(
-        DialectId::WxappLegacy,
+        DialectId::G1,
         &app(),
         "R1234567890ab",
         &PollExtras {
@@ -361,7 +343,7 @@ fn g1_requests() {
     assert_eq!(p.query_value("known"), Some("pending"));
     assert!(p.json.is_none());
     assert!(build_exchange(
-        DialectId::WxappLegacy,
+        DialectId::G1,
         &app(),
         &Secret::new("t"),
         &ExchangeAuth::None
@@ -382,7 +364,7 @@ fn g1_random_shape() {
 
 #[test]
 fn g2_generate_example() {
-    let qr = parse_generate(DialectId::AppV1, G2_GENERATE.as_bytes(), None).unwrap();
+    let qr = parse_generate(DialectId::G2, G2_GENERATE.as_bytes(), None).unwrap();
     assert_eq!(qr.handle, "5e061366445c9985e5bf890a");
     assert_eq!(
         qr.image_url.as_deref(),
@@ -394,15 +376,15 @@ fn g2_generate_example() {
 #[test]
 fn g2_check_examples() {
     assert_eq!(
-        parse_poll(DialectId::AppV1, G2_CHECK_PENDING.as_bytes()).unwrap(),
+        parse_poll(DialectId::G2, G2_CHECK_PENDING.as_bytes()).unwrap(),
         ScanStatus::Pending
     );
     assert_eq!(
-        parse_poll(DialectId::AppV1, G2_ON_RESULT.as_bytes()).unwrap(),
+        parse_poll(DialectId::G2, G2_ON_RESULT.as_bytes()).unwrap(),
         ScanStatus::Pending
     );
     assert_eq!(
-        parse_poll(DialectId::AppV1, QR_MISSING.as_bytes()).unwrap(),
+        parse_poll(DialectId::G2, QR_MISSING.as_bytes()).unwrap(),
         ScanStatus::Failed {
             code: 2241,
             message: "二维码不存在".into()
@@ -414,7 +396,7 @@ fn g2_check_examples() {
 fn g2_every_state() {
     let d = |data: serde_json::Value| {
         parse_poll(
-            DialectId::AppV1,
+            DialectId::G2,
             json!({"code": 200, "message": "ok", "data": data})
                 .to_string()
                 .as_bytes(),
@@ -456,7 +438,7 @@ fn g2_every_state() {
         ScanStatus::Expired
     );
     assert!(parse_poll(
-        DialectId::AppV1,
+        DialectId::G2,
         br#"{"code":200,"data":{"success":true,"status":1}}"#
     )
     .is_err());
@@ -478,8 +460,7 @@ fn g2_phone_side_examples_do_not_panic() {
 
 #[test]
 fn g2_exchange_example() {
-    let Exchanged::User(u) = parse_exchange(DialectId::AppV1, G2_EXCHANGE.as_bytes()).unwrap()
-    else {
+    let Exchanged::User(u) = parse_exchange(DialectId::G2, G2_EXCHANGE.as_bytes()).unwrap() else {
         panic!()
     };
     assert_eq!(u.id.as_deref(), Some("5e05bbf2d51b3761d5c71070"));
@@ -491,7 +472,7 @@ fn g2_exchange_example() {
         Some("2020-01-11T08:08:18.000Z")
     );
     let e = parse_exchange(
-        DialectId::AppV1,
+        DialectId::G2,
         br#"{"code":2242,"message":"ticket used","data":null}"#,
     )
     .unwrap_err();
@@ -503,7 +484,7 @@ fn g2_requests() {
     let mut a = app();
     a.custom_data.insert("customVar1".into(), json!("xxx"));
     a.custom_data.insert("n".into(), json!(3));
-    let g = build_generate(DialectId::AppV1, &a, &GenerateExtras::default()).unwrap();
+    let g = build_generate(DialectId::G2, &a, &GenerateExtras::default()).unwrap();
     assert_eq!((g.method, g.path.as_str()), (Method::Get, "/qrcode/gene"));
     assert_eq!(g.query_value("scene"), Some("APP_AUTH"));
     assert_eq!(g.query_value("userPoolId"), Some("pool1"));
@@ -514,16 +495,16 @@ fn g2_requests() {
         ..app()
     };
     assert!(matches!(
-        build_generate(DialectId::AppV1, &no_pool, &GenerateExtras::default()),
+        build_generate(DialectId::G2, &no_pool, &GenerateExtras::default()),
         Err(CoreError::Config(_))
     ));
-    let p = build_poll(DialectId::AppV1, &a, "Q1", &PollExtras::default());
+    let p = build_poll(DialectId::G2, &a, "Q1", &PollExtras::default());
     assert_eq!((p.method, p.path.as_str()), (Method::Get, "/qrcode/check"));
     assert_eq!(p.query_value("qrcodeId"), Some("Q1"));
     assert_eq!(p.query_value("scene"), Some("APP_AUTH"));
     assert_eq!(p.query_value("wait"), None);
     let x = build_exchange(
-        DialectId::AppV1,
+        DialectId::G2,
         &a,
         &Secret::new("T"),
         &ExchangeAuth::AppSecret(Secret::new("s3")),
@@ -539,7 +520,7 @@ fn g2_payload_matches_reference_keys() {
     let mut a = app();
     a.custom_data.insert("customVar1".into(), json!("xxx"));
     let p = authing_payload(
-        DialectId::AppV1,
+        DialectId::G2,
         &a,
         "5e06c47da6b47a9433f8b3be",
         1_577_501_821_697,
@@ -559,7 +540,7 @@ fn g2_payload_matches_reference_keys() {
 
 #[test]
 fn g3_generate_example() {
-    let qr = parse_generate(DialectId::V2, G3_GENERATE.as_bytes(), None).unwrap();
+    let qr = parse_generate(DialectId::G3, G3_GENERATE.as_bytes(), None).unwrap();
     assert_eq!(qr.handle, "SzZrszCJNCFfVBDUCKLDtAYNBR96SK");
     assert_eq!(qr.expires_in, Some(120));
     assert!(qr
@@ -569,7 +550,7 @@ fn g3_generate_example() {
     let with_logo =
         br#"{"code":200,"data":{"random":"r","url":"u","customLogo":"http://l/logo.png"}}"#;
     assert_eq!(
-        parse_generate(DialectId::V2, with_logo, None)
+        parse_generate(DialectId::G3, with_logo, None)
             .unwrap()
             .custom_logo_url
             .as_deref(),
@@ -580,16 +561,16 @@ fn g3_generate_example() {
 #[test]
 fn g3_check_examples_and_states() {
     assert_eq!(
-        parse_poll(DialectId::V2, G3_CHECK_PENDING.as_bytes()).unwrap(),
+        parse_poll(DialectId::G3, G3_CHECK_PENDING.as_bytes()).unwrap(),
         ScanStatus::Pending
     );
     assert!(matches!(
-        parse_poll(DialectId::V2, QR_MISSING.as_bytes()).unwrap(),
+        parse_poll(DialectId::G3, QR_MISSING.as_bytes()).unwrap(),
         ScanStatus::Failed { code: 2241, .. }
     ));
     assert!(matches!(
         parse_poll(
-            DialectId::V2,
+            DialectId::G3,
             br#"{"code": 2241, "message": "\u4e8c\u7ef4\u7801\u4e0d\u5b58\u5728"}"#
         )
         .unwrap(),
@@ -597,7 +578,7 @@ fn g3_check_examples_and_states() {
     ));
     let d = |data: serde_json::Value| {
         parse_poll(
-            DialectId::V2,
+            DialectId::G3,
             json!({"code": 200, "data": data}).to_string().as_bytes(),
         )
         .unwrap()
@@ -633,13 +614,13 @@ fn g3_check_examples_and_states() {
             message: "boom".into()
         }
     );
-    assert!(parse_poll(DialectId::V2, br#"{"code":200,"data":{"status":9}}"#).is_err());
-    assert!(parse_poll(DialectId::V2, br#"{"code":200,"data":{}}"#).is_err());
+    assert!(parse_poll(DialectId::G3, br#"{"code":200,"data":{"status":9}}"#).is_err());
+    assert!(parse_poll(DialectId::G3, br#"{"code":200,"data":{}}"#).is_err());
 }
 
 #[test]
 fn g3_exchange_example() {
-    let Exchanged::User(u) = parse_exchange(DialectId::V2, G3_EXCHANGE.as_bytes()).unwrap() else {
+    let Exchanged::User(u) = parse_exchange(DialectId::G3, G3_EXCHANGE.as_bytes()).unwrap() else {
         panic!()
     };
     assert_eq!(u.id.as_deref(), Some("5e05bbf2d51b3761d5c71070"));
@@ -665,7 +646,7 @@ fn g3_requests_and_headers() {
             app_version: None,
         }),
     };
-    let g = build_generate(DialectId::V2, &a, &extras).unwrap();
+    let g = build_generate(DialectId::G3, &a, &extras).unwrap();
     assert_eq!(
         (g.method, g.path.as_str()),
         (Method::Post, "/api/v2/qrcode/gene")
@@ -690,7 +671,7 @@ fn g3_requests_and_headers() {
         user_pool_id: None,
         ..app()
     };
-    let g = build_generate(DialectId::V2, &no_pool, &GenerateExtras::default()).unwrap();
+    let g = build_generate(DialectId::G3, &no_pool, &GenerateExtras::default()).unwrap();
     assert_eq!(
         g.header("x-authing-userpool-id"),
         None,
@@ -698,7 +679,7 @@ fn g3_requests_and_headers() {
     );
     assert_eq!(g.header("x-authing-lang"), Some("zh-CN"));
     let p = build_poll(
-        DialectId::V2,
+        DialectId::G3,
         &a,
         "R",
         &PollExtras {
@@ -711,7 +692,7 @@ fn g3_requests_and_headers() {
     assert_eq!(p.query_value("random"), Some("R"));
     assert_eq!(p.query_value("wait"), Some("30"), "capped at 30");
     let x = build_exchange(
-        DialectId::V2,
+        DialectId::G3,
         &a,
         &Secret::new("T"),
         &ExchangeAuth::Pkce(Secret::new("VER")),
@@ -726,7 +707,7 @@ fn g3_requests_and_headers() {
 #[test]
 fn g3_payload_matches_reference_keys() {
     let p = authing_payload(
-        DialectId::V2,
+        DialectId::G3,
         &app(),
         "SzZr",
         1_605_248_605_396,
@@ -740,17 +721,11 @@ fn g3_payload_matches_reference_keys() {
             "createdAt": "2020-11-13T06:23:25.396Z", "expiresIn": 120, "customData": {}})
     );
     assert_eq!(
-        authing_payload(DialectId::V3, &app(), "x", 0, Duration::from_secs(1)),
+        authing_payload(DialectId::G4, &app(), "x", 0, Duration::from_secs(1)),
         None
     );
     assert_eq!(
-        authing_payload(
-            DialectId::WxappLegacy,
-            &app(),
-            "x",
-            0,
-            Duration::from_secs(1)
-        ),
+        authing_payload(DialectId::G1, &app(), "x", 0, Duration::from_secs(1)),
         None
     );
 }
@@ -759,7 +734,7 @@ fn g3_payload_matches_reference_keys() {
 
 #[test]
 fn g4_generate_example() {
-    let qr = parse_generate(DialectId::V3, G4_GENERATE.as_bytes(), None).unwrap();
+    let qr = parse_generate(DialectId::G4, G4_GENERATE.as_bytes(), None).unwrap();
     assert_eq!(
         qr.handle,
         "gQE-8TwAAAAAAAAAAS5odHRwOi8vd2VpeGluLnFxLmNvbS9xLzAyMGJjX"
@@ -775,12 +750,12 @@ fn g4_generate_example() {
 #[test]
 fn g4_status_example_and_states() {
     assert_eq!(
-        parse_poll(DialectId::V3, G4_STATUS.as_bytes()).unwrap(),
+        parse_poll(DialectId::G4, G4_STATUS.as_bytes()).unwrap(),
         ScanStatus::Pending
     );
     let d = |data: serde_json::Value| {
         parse_poll(
-            DialectId::V3,
+            DialectId::G4,
             json!({"statusCode": 200, "message": "操作成功", "data": data})
                 .to_string()
                 .as_bytes(),
@@ -806,7 +781,7 @@ fn g4_status_example_and_states() {
         ScanStatus::Authorized(Authorization::Ticket { ref ticket, .. }) if ticket.expose() == "T"));
     let mut with_tokens: serde_json::Value = serde_json::from_str(G4_STATUS).unwrap();
     with_tokens["data"]["status"] = json!("AUTHORIZED");
-    let s = parse_poll(DialectId::V3, with_tokens.to_string().as_bytes()).unwrap();
+    let s = parse_poll(DialectId::G4, with_tokens.to_string().as_bytes()).unwrap();
     let ScanStatus::Authorized(Authorization::TokenSet(ts)) = s else {
         panic!("{s:?}")
     };
@@ -822,17 +797,17 @@ fn g4_status_example_and_states() {
         }
     ));
     assert!(parse_poll(
-        DialectId::V3,
+        DialectId::G4,
         br#"{"statusCode":200,"data":{"status":"CONFIRMED"}}"#
     )
     .is_err());
     assert!(matches!(
-        parse_poll(DialectId::V3, G4_ERROR_DOCS.as_bytes()).unwrap(),
+        parse_poll(DialectId::G4, G4_ERROR_DOCS.as_bytes()).unwrap(),
         ScanStatus::Failed { code: 2011, .. }
     ));
     assert!(matches!(
         parse_poll(
-            DialectId::V3,
+            DialectId::G4,
             br#"{"statusCode":400,"message":"missing","apiCode":2241}"#
         )
         .unwrap(),
@@ -842,7 +817,7 @@ fn g4_status_example_and_states() {
 
 #[test]
 fn g4_exchange_example_and_errors() {
-    let Exchanged::TokenSet(ts) = parse_exchange(DialectId::V3, G4_EXCHANGE.as_bytes()).unwrap()
+    let Exchanged::TokenSet(ts) = parse_exchange(DialectId::G4, G4_EXCHANGE.as_bytes()).unwrap()
     else {
         panic!()
     };
@@ -852,10 +827,10 @@ fn g4_exchange_example_and_errors() {
         "WPsGJbvpBjqXz6IJIr1UHKyrdVF"
     );
     assert_eq!(ts.scope.as_deref(), Some("openid profile"));
-    let e = parse_exchange(DialectId::V3, G4_ERROR_DOCS.as_bytes()).unwrap_err();
+    let e = parse_exchange(DialectId::G4, G4_ERROR_DOCS.as_bytes()).unwrap_err();
     assert_eq!(e.code(), Some(2011));
     let e = parse_exchange(
-        DialectId::V3,
+        DialectId::G4,
         br#"{"statusCode":400,"message":"bad verifier","apiCode":2243}"#,
     )
     .unwrap_err();
@@ -867,7 +842,7 @@ fn g4_requests() {
     let mut a = app();
     a.custom_data.insert("school".into(), json!("hust"));
     a.context = Some(json!({"source": "utm"}));
-    let g = build_generate(DialectId::V3, &a, &GenerateExtras::default()).unwrap();
+    let g = build_generate(DialectId::G4, &a, &GenerateExtras::default()).unwrap();
     assert_eq!(
         (g.method, g.path.as_str()),
         (Method::Post, "/api/v3/gene-qrcode")
@@ -878,11 +853,11 @@ fn g4_requests() {
             "customData": {"school": "hust"}, "context": {"source": "utm"}}))
     );
     assert_eq!(g.header("x-authing-app-id"), Some("app1"));
-    let p = build_poll(DialectId::V3, &a, "Q", &PollExtras::default());
+    let p = build_poll(DialectId::G4, &a, "Q", &PollExtras::default());
     assert_eq!(p.path, "/api/v3/get-qrcode-status");
     assert_eq!(p.query_value("qrcodeId"), Some("Q"));
     let x = build_exchange(
-        DialectId::V3,
+        DialectId::G4,
         &a,
         &Secret::new("T"),
         &ExchangeAuth::AppSecret(Secret::new("s3")),
@@ -921,18 +896,18 @@ fn dialect_names() {
         assert_eq!(id.as_str().parse::<DialectId>().unwrap(), id);
         assert_eq!(serde_json::to_value(id).unwrap(), json!(id.as_str()));
     }
-    assert_eq!(DialectId::default(), DialectId::V2);
+    assert_eq!(DialectId::default(), DialectId::G3);
     assert!("v4".parse::<DialectId>().is_err());
     assert_eq!(
-        DialectId::WxappLegacy.default_poll_interval(),
+        DialectId::G1.default_poll_interval(),
         Duration::from_millis(1500)
     );
     assert_eq!(
-        DialectId::AppV1.default_poll_interval(),
+        DialectId::G2.default_poll_interval(),
         Duration::from_millis(800)
     );
     assert_eq!(
-        DialectId::V3.default_poll_interval(),
+        DialectId::G4.default_poll_interval(),
         Duration::from_millis(1000)
     );
 }

@@ -103,7 +103,7 @@ pub(super) fn envelope_data(id: DialectId, v: &Value) -> Result<&Value, CoreErro
 /// The business code and message of an envelope. G4 puts the specific code in `apiCode`.
 fn envelope_code(id: DialectId, v: &Value) -> Result<(i64, String), ProtocolError> {
     match id {
-        DialectId::V3 => {
+        DialectId::G4 => {
             let status = int_field(v, "statusCode")
                 .ok_or_else(|| ProtocolError::new("reply has no statusCode"))?;
             let code = if status == 200 {
@@ -156,7 +156,7 @@ pub fn parse_token_set(v: &Value) -> Result<TokenSet, ProtocolError> {
 /// `GET /api/v3/get-profile` (G4 envelope) to a user.
 pub fn parse_profile(body: &[u8]) -> Result<WireUser, CoreError> {
     let v = object(body)?;
-    let data = envelope_data(DialectId::V3, &v)?;
+    let data = envelope_data(DialectId::G4, &v)?;
     let user = parse_user(data);
     if user.id.is_none() {
         return Err(ProtocolError::new("profile has no id").into());

@@ -288,7 +288,7 @@ impl Client {
         if self.dialect() == DialectId::Device {
             return self.device_authorize(pkce, ext).await;
         }
-        let random = (self.dialect() == DialectId::WxappLegacy).then(dialect::new_random);
+        let random = (self.dialect() == DialectId::G1).then(dialect::new_random);
         let extras = GenerateExtras {
             random: random.clone(),
             code_challenge: pkce.map(|p| p.challenge().to_owned()),
@@ -444,7 +444,7 @@ impl Client {
     pub async fn check_token(&self, token: &Secret) -> Result<Profile, CoreError> {
         let ext = self.extensions().await;
         let expires_at = profile::jwt_expiry_ms(token.expose());
-        if ext.is_qrlogin_server() || matches!(self.dialect(), DialectId::V3 | DialectId::Device) {
+        if ext.is_qrlogin_server() || matches!(self.dialect(), DialectId::G4 | DialectId::Device) {
             let user = self.get_profile(token).await?;
             let mut p = Profile::from_user(&user, expires_at);
             if let Some(photo) = &user.photo {

@@ -346,9 +346,7 @@ impl Runner {
                 known,
                 code_verifier: match (dialect, pkce) {
                     // G1's poll is its exchange; so is RFC 8628's token request.
-                    (DialectId::WxappLegacy | DialectId::Device, Some(p)) => {
-                        Some(p.verifier().clone())
-                    }
+                    (DialectId::G1 | DialectId::Device, Some(p)) => Some(p.verifier().clone()),
                     _ => None,
                 },
             };
