@@ -33,6 +33,10 @@ lint:
 ## deny: licenses, bans and duplicate majors (deny.toml). Advisories need the RustSec database,
 ## which is downloaded from GitHub: run `cargo deny check advisories` where GitHub is reachable.
 deny:
+	@# deny reads `cargo metadata` for every platform: crates only other platforms use (kqueue,
+	@# objc2-*) must be in the local registry first; the advisories check needs the RustSec
+	@# database, which this machine cannot download (deny.toml says so).
+	$(CARGO) fetch --locked --quiet
 	$(CARGO) deny --offline check licenses bans sources
 
 fmt:
