@@ -29,6 +29,8 @@ URL:            https://github.com/qrlogin/qrlogin
 Packager:       $maintainer
 Vendor:         $maintainer
 Requires:       glibc
+# The keyring (Secret Service) is reached over D-Bus: the binary links libdbus-1.so.3.
+Requires:       dbus-libs
 Requires:       ca-certificates
 Suggests:       qrlogin
 AutoReqProv:    no
