@@ -423,8 +423,14 @@ pub async fn run(p: Params) -> Result<Value, String> {
     for w in workers {
         let _ = tokio::time::timeout(Duration::from_secs(60), w).await;
     }
-    // The clients are gone: every held long-poll must have been given back.
+    // The clients are gone: every held long-poll must be given back, at the latest when its
+    // wait (at most the server's 30 s) ends: a client that gave up mid-wait (a worker past the
+    // 60 s join above) is answered then, into a closed socket. A leaked one never is.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let drain_by = tokio::time::Instant::now() + Duration::from_secs(35);
+    while shared.gauges.lock().unwrap().0 != 0 && tokio::time::Instant::now() < drain_by {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let drained = sample(&shared, pid, dir.path(), started, false);
     samples.push(drained.clone());
     let _ = child.start_kill();
