@@ -229,6 +229,9 @@ pub enum TitleVariant {
     /// G1's mini-program wording, with 身份管家 (or 小登录, which shares the phone number, when
     /// `enableFetchPhone`).
     WxappLegacy { fetch_phone: bool },
+    /// The standard device flow (RFC 8628, dialect `device`): no Authing app scans; a phone's
+    /// camera opens the address, or a person types the code shown under the QR.
+    Device,
 }
 
 /// The SDK default for a tip. Chinese texts are Authing's verbatim (authing-protocol.md §2.3,
@@ -260,6 +263,10 @@ pub fn default_text_for(key: TipKey, lang: Lang, variant: TitleVariant) -> &'sta
             }
             (TitleVariant::WxappLegacy { fetch_phone: true }, En) => {
                 "search the mini program <strong>小登录</strong> and scan to log in"
+            }
+            (TitleVariant::Device, ZhCn) => "用手机 <strong>相机</strong> 扫码登录，或在手机上打开网址并输入代码",
+            (TitleVariant::Device, En) => {
+                "scan with your phone's <strong>camera</strong>, or open the address on your phone and enter the code"
             }
         },
         (Scanned, ZhCn) => "用户已扫码，等待确认",
@@ -419,6 +426,7 @@ mod tests {
             TitleVariant::Wechat,
             TitleVariant::WxappLegacy { fetch_phone: true },
             TitleVariant::WxappLegacy { fetch_phone: false },
+            TitleVariant::Device,
         ] {
             for key in TipKey::ALL {
                 for lang in Lang::ALL {

@@ -679,6 +679,12 @@ fn the_default_title_follows_what_the_phone_scans_with() {
     c.server.scene = "WXAPP_AUTH".into();
     tips.set_title_variant(c.server.title_variant());
     assert!(tips.get(TipKey::Title, Lang::ZhCn).contains("微信"));
+    // The device flow names no Authing app: a camera opens the address, or the code is typed.
+    c.server.dialect = DialectId::Device;
+    tips.set_title_variant(c.server.title_variant());
+    let en = tips.get(TipKey::Title, Lang::En);
+    assert!(!en.contains("APP"), "{en}");
+    assert!(en.contains("enter the code"), "{en}");
 }
 
 /// The tips section reads exactly the files it read before it became a map keyed by `TipKey`:

@@ -133,6 +133,8 @@ impl ServerConfig {
             DialectId::G1 => TitleVariant::WxappLegacy {
                 fetch_phone: self.enable_fetch_phone,
             },
+            // Authing's "use APP scan code login" names an app the device flow never uses.
+            DialectId::Device => TitleVariant::Device,
             _ if self.qr_type() != "MOBILE_APP" => TitleVariant::Wechat,
             _ => TitleVariant::App,
         }
