@@ -50,6 +50,21 @@ async fn token(base: &str, who: (&str, &str)) -> String {
         .expect("sign in")
 }
 
+/// A's G3 status once `settled` holds for its `status`. A change made through B reaches A's live copy through
+/// PostgreSQL's NOTIFY, a few milliseconds after B answered (polls on A read no database), so a
+/// read on A right after B's reply may still see the state before it; a desktop polling A sees
+/// the change at its next poll. Waits at most 5 s (a lost notification would fail here).
+async fn status_on_a_once(ts: &TestServer, random: &str, settled: impl Fn(i64) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = ts.g3_status(random).await;
+        if s["status"].as_i64().is_some_and(&settled) || Instant::now() > deadline {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Generates a G3 session on `base`; returns its `random`.
 async fn generate(ts: &TestServer, base: &str) -> String {
     let r = post(
@@ -140,7 +155,7 @@ async fn two_instances_racing_to_scan_one_session_one_wins_the_other_gets_2245()
             (Some(2245), Some(200)) => wins[1] += 1,
             _ => panic!("not exactly one winner: A {ra} / B {rb}"),
         }
-        let s = ts.g3_status(&random).await;
+        let s = status_on_a_once(&ts, &random, |st| st == 1).await;
         let winner = if codes.0 == Some(200) {
             "Alice A."
         } else {
@@ -191,7 +206,7 @@ async fn two_instances_racing_to_confirm_and_cancel_one_wins_the_other_gets_403(
             ),
             post(&ts, cancel_on, "/api/v2/qrcode/cancel", body, Some(&alice)),
         );
-        let s = ts.g3_status(&random).await;
+        let s = status_on_a_once(&ts, &random, |st| st != 1).await;
         match (rc["code"].as_u64(), rx["code"].as_u64()) {
             (Some(200), Some(403)) => {
                 confirmed += 1;
@@ -253,7 +268,7 @@ async fn two_instances_confirming_the_same_session_mint_one_ticket() {
             (Some(200), Some(200)),
             "{ra} / {rb}"
         );
-        let on_a = ts.g3_status(&random).await;
+        let on_a = status_on_a_once(&ts, &random, |st| st == 2).await;
         let on_b = get(
             &ts,
             format!("{}/api/v2/qrcode/check?random={random}", b.base),
@@ -306,7 +321,7 @@ async fn two_instances_racing_to_exchange_one_ticket_one_wins_the_other_gets_224
             .await;
             assert_eq!(r["code"], 200, "{r}");
         }
-        let ticket = ts.g3_status(&random).await["ticket"].clone();
+        let ticket = status_on_a_once(&ts, &random, |st| st == 2).await["ticket"].clone();
         assert!(ticket.is_string());
         let ex = json!({"ticket": ticket});
         let (ra, rb) = tokio::join!(
@@ -672,6 +687,6 @@ async fn a_rotated_code_from_one_instance_works_on_another_and_the_old_one_does_
     assert_eq!(old.error_code, Some(2244), "{} photo on B", backend(&ts));
     let url = format!("{}/s/{current_id}", b.base);
     approve(&url, ALICE, None).await;
-    let s = ts.g3_status(&random).await;
+    let s = status_on_a_once(&ts, &random, |st| st == 2).await;
     assert_eq!(s["status"], 2, "{s}");
 }
