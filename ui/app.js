@@ -284,6 +284,11 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     $('demo-area').hidden = !info.demo || isKiosk;
     $('lan-area').hidden = !info.server?.embedded || isKiosk;
     $('lan-toggle').checked = Boolean(info.server?.lan);
+    // An RFC 8628 QR is a web address any phone camera opens; the other dialects' codes are read
+    // by the signed-in app's own scanner. applyChrome translates the keys chosen here.
+    const wording = info.server?.dialect === 'device' ? 'Device' : '';
+    for (const li of doc.querySelectorAll('#steps li[data-step]')) li.dataset.i18n = `step${li.dataset.step}${wording}`;
+    $('cant-scan-words').dataset.i18n = `cantScanWords${wording}`;
   }
 
   function wire() {

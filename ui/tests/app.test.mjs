@@ -2,7 +2,7 @@
 
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootApp, disposeAll, isShown, qrReady, settle, PROFILE, APP_INFO } from './helpers.mjs';
+import { bootApp, disposeAll, isShown, qrReady, settle, until, PROFILE, APP_INFO } from './helpers.mjs';
 
 afterEach(disposeAll);
 
@@ -42,7 +42,8 @@ test('events pushed on the channel drive the page through to the profile', async
   fake.push('loggedIn', { profile: PROFILE, tipHtml: 'Done' });
   assert.equal(doc.body.dataset.state, 'profile');
   assert.equal($('profile-nickname').textContent, 'Alice Liddell');
-  await new Promise((r) => setTimeout(r, 80)); // rAF + timeout: after the paint
+  await until(() => fake.count('ui_painted') > 0); // rAF + timeout: after the paint
+  await new Promise((r) => setTimeout(r, 80)); // and no second report
   assert.deepEqual(fake.calls.filter((c) => c.cmd === 'ui_painted').map((c) => c.args), [{ what: 'profile' }]);
 });
 
@@ -51,6 +52,7 @@ test('a remembered session shows the profile at once, without starting a login',
   assert.equal(doc.body.dataset.state, 'profile');
   assert.equal(fake.count('start_login'), 0);
   assert.equal($('profile-email').textContent, 'alice@example.com');
+  await until(() => fake.count('ui_painted') > 0);
   await new Promise((r) => setTimeout(r, 80));
   assert.equal(fake.calls.filter((c) => c.cmd === 'ui_painted' && c.args.what === 'profile').length, 1);
 });
@@ -60,6 +62,7 @@ test('the QR image load reports ui_painted("qr") after paint', async () => {
   fake.push('qrReady', qrReady());
   assert.equal(fake.count('ui_painted'), 0, 'not before the image has loaded');
   $('qr').dispatchEvent(new dom.window.Event('load'));
+  await until(() => fake.count('ui_painted') > 0);
   await new Promise((r) => setTimeout(r, 80));
   assert.deepEqual(fake.calls.filter((c) => c.cmd === 'ui_painted').map((c) => c.args), [{ what: 'qr' }]);
 });
@@ -95,7 +98,8 @@ test('failed: retry only when retryable; retrying counts down under the tip', as
   fake.push('retrying', { attempt: 3, delayMs: 2_000, kind: 'protocol', problem: 'notJson', message: 'not JSON', background: false, tipHtml: 'Network error', retryTipHtml: 'Retry' });
   assert.ok(!isShown($('retry')));
   assert.equal($('retry-note').textContent, 'Retrying in 2 s (attempt 3)');
-  await new Promise((r) => setTimeout(r, 1_100));
+  // The ticker moves it to 1 s within the 2 s (polled: timers run late on a loaded machine).
+  await until(() => $('retry-note').textContent !== 'Retrying in 2 s (attempt 3)', 1_990);
   assert.equal($('retry-note').textContent, 'Retrying in 1 s (attempt 3)', 'the ticker keeps it counting');
 });
 
@@ -261,4 +265,18 @@ test('every element id of contracts.md §5 exists', async () => {
   assert.equal(doc.getElementById('qr').tagName, 'IMG');
   assert.ok(doc.getElementById('qr').alt.length > 10);
   assert.equal(doc.getElementById('status').getAttribute('aria-live'), 'polite');
+});
+
+test('device dialect: the steps and the can\'t-scan words speak of the camera, in both languages', async () => {
+  const steps = ($) => [...$('steps').querySelectorAll('li')].map((li) => li.textContent);
+  const authing = await bootApp({ app_info: { ...APP_INFO, lang: 'en' } });
+  assert.equal(steps(authing.$)[1], 'Tap Scan and point it at this code');
+  const { $, dom } = await bootApp({ app_info: { ...APP_INFO, lang: 'en', server: { ...APP_INFO.server, dialect: 'device' } } });
+  assert.deepEqual(steps($), ['Open the camera on your phone', 'Point it at this code and open the sign-in page',
+    'Sign in there and approve this computer']);
+  assert.match($('cant-scan-words').textContent, /camera on your phone/);
+  $('lang').value = 'zh-CN';
+  $('lang').dispatchEvent(new dom.window.Event('change'));
+  await settle();
+  assert.equal(steps($)[0], '打开手机相机');
 });

@@ -79,6 +79,12 @@ export async function settle(turns = 5) {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
 }
 
+/** Waits until `ready()` holds (at most `ms`): rAF and timers are late on a loaded machine. */
+export async function until(ready, ms = 3000) {
+  const deadline = Date.now() + ms;
+  while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 const running = [];
 
 /** Stops every app booted by this file: their tickers would otherwise keep node alive. */
