@@ -92,12 +92,8 @@ async fn check_walks_pending_scanned_authorized_and_userinfo_exchanges() {
 }
 
 #[tokio::test]
-async fn cancel_gives_status_3_and_expiry_gives_minus_1() {
-    let ts = start(NewApp {
-        qr_ttl_secs: Some(1),
-        ..app("Desktop")
-    })
-    .await;
+async fn cancel_gives_status_3() {
+    let ts = start(app("Desktop")).await;
     let d = ts.g3_generate(json!({})).await;
     let phone = Phone::new();
     let page = scan_as(&phone, d["qrContent"].as_str().expect("qr"), ALICE).await;
@@ -106,7 +102,17 @@ async fn cancel_gives_status_3_and_expiry_gives_minus_1() {
         ts.g3_status(d["random"].as_str().expect("r")).await["status"],
         3
     );
+}
 
+// A 1 s QR only where nothing else must happen first: a phone signing in (an Argon2 check in a
+// debug build, on a loaded machine) can take longer than that.
+#[tokio::test]
+async fn expiry_gives_minus_1() {
+    let ts = start(NewApp {
+        qr_ttl_secs: Some(1),
+        ..app("Desktop")
+    })
+    .await;
     let d = ts.g3_generate(json!({})).await;
     let random = d["random"].as_str().expect("r");
     // Long-poll until the derived expiry shows (no fixed sleep).

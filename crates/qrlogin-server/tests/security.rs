@@ -322,8 +322,10 @@ async fn only_the_scanner_can_confirm_or_cancel() {
 
 #[tokio::test]
 async fn nothing_changes_after_expiry_2244() {
+    // 4 s: the phone signs in and scans first (an Argon2 check in a debug build on a loaded
+    // machine); the long-poll below then answers the moment the QR expires.
     let ts = start(NewApp {
-        qr_ttl_secs: Some(1),
+        qr_ttl_secs: Some(4),
         ..app("Desktop")
     })
     .await;
@@ -335,7 +337,7 @@ async fn nothing_changes_after_expiry_2244() {
     // Wait for the expiry with a long-poll (answers the moment it happens).
     let (_, s) = ts
         .get(&format!(
-            "/api/v3/get-qrcode-status?qrcodeId={id}&wait=5&known=SCANNED"
+            "/api/v3/get-qrcode-status?qrcodeId={id}&wait=10&known=SCANNED"
         ))
         .await;
     assert_eq!(s["data"]["status"], "EXPIRED");
