@@ -378,6 +378,11 @@ async fn no_reply_content_reaches_the_window_or_the_log() {
         move || Capture(log.clone())
     };
     // Everything in this process but the server's own log (the desktop's log is the engine's).
+    // The process-wide default, not a thread's (`set_default`): tracing caches each callsite's
+    // interest once, process-wide, from the thread that reaches it first, so a sibling test
+    // reaching the engine's `retrying` line first from a thread with no subscriber made it
+    // silent here too (seen as a flake under load). Siblings' lines land in this log as well;
+    // the assertions below look only for this test's planted text and this session's handles.
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
             "trace,qrlogin_server=off,tower_http=off,sqlx=off",
@@ -385,7 +390,8 @@ async fn no_reply_content_reaches_the_window_or_the_log() {
         .with_writer(writer)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the only subscriber of this binary");
 
     let env = Env::new().await;
     let faults = [
