@@ -12,67 +12,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fault::{Fault, FaultProxy};
+use common::real_server::{RealServer, PASSWORD};
 use qrlogin_core::http::Limits;
-use qrlogin_core::{Client, ClientConfig, DialectId, LoginEvent, LoginSession, SessionOptions};
+use qrlogin_core::{Client, DialectId, LoginEvent, LoginSession, SessionOptions};
 use qrlogin_server::phone::Phone;
-use qrlogin_server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
-};
+use qrlogin_server::NewApp;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-const PASSWORD: &str = "correct horse battery";
 const POLL: &str = "/api/v2/qrcode/check";
 /// The request timeout of these clients: short, so "just over" costs seconds.
 const TIMEOUT: Duration = Duration::from_secs(2);
 const WAIT: Duration = Duration::from_secs(40);
 
 struct Env {
-    _dir: tempfile::TempDir,
-    _server: Server,
-    running: RunningServer,
-    creds: AppCredentials,
+    srv: RealServer,
     proxy: FaultProxy,
 }
 
 impl Env {
     async fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
-        let creds = server
-            .add_app(NewApp {
-                name: "Desk".into(),
-                ..NewApp::default()
-            })
-            .await
-            .unwrap();
-        server
-            .add_user(NewUser {
-                username: "alice".into(),
-                password: PASSWORD.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let running = server
-            .serve(ServeOptions {
-                rate_limits: RateLimits::unlimited(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let proxy = FaultProxy::start(running.local_addr()).await;
-        Env {
-            _dir: dir,
-            _server: server,
-            running,
-            creds,
-            proxy,
-        }
+        let srv = RealServer::start(NewApp::default()).await;
+        let proxy = FaultProxy::start(srv.running.local_addr()).await;
+        Env { srv, proxy }
     }
 
     fn client(&self) -> Arc<Client> {
-        let mut c = ClientConfig::new(self.proxy.base_url(), DialectId::G3, &self.creds.app_id);
-        c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
+        let mut c = self.srv.config(&self.proxy.base_url(), DialectId::G3);
         c.limits = Limits {
             request_timeout: TIMEOUT,
             long_poll_margin: TIMEOUT,
@@ -201,7 +166,7 @@ async fn through(fault: Fault, long_poll: bool, wait: Duration) -> Outcome {
         }
         Outcome::SignedIn => {}
     }
-    assert!(text.starts_with(env.running.base_url()));
+    assert!(text.starts_with(env.srv.running.base_url()));
     outcome
 }
 

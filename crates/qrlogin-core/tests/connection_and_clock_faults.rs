@@ -16,78 +16,43 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fault::FaultProxy;
+use common::real_server::{RealServer, PASSWORD};
 use common::tls_front::TlsFront;
 use qrlogin_core::credentials::{Credentials, RestorePlan};
 use qrlogin_core::http::{
     build_client_with, Limits, NetworkOptions, ProxyChoice, ReqwestTransport,
 };
-use qrlogin_core::{
-    AuthSession, Client, ClientConfig, DialectId, LoginEvent, LoginSession, SessionOptions,
-};
+use qrlogin_core::{AuthSession, Client, DialectId, LoginEvent, LoginSession, SessionOptions};
 use qrlogin_server::phone::Phone;
-use qrlogin_server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
-};
+use qrlogin_server::NewApp;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-const PASSWORD: &str = "correct horse battery";
 const TIMEOUT: Duration = Duration::from_secs(2);
 const WAIT: Duration = Duration::from_secs(40);
 const HOUR: i64 = 3600;
 
 struct Env {
-    _dir: tempfile::TempDir,
-    _server: Server,
-    running: RunningServer,
-    creds: AppCredentials,
+    srv: RealServer,
 }
 
 impl Env {
     async fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
-        let creds = server
-            .add_app(NewApp {
-                name: "Desk".into(),
-                ..NewApp::default()
-            })
-            .await
-            .unwrap();
-        server
-            .add_user(NewUser {
-                username: "alice".into(),
-                password: PASSWORD.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let running = server
-            .serve(ServeOptions {
-                rate_limits: RateLimits::unlimited(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
         Env {
-            _dir: dir,
-            _server: server,
-            running,
-            creds,
+            srv: RealServer::start(NewApp::default()).await,
         }
     }
 
     /// A client of `dialect` (by its config name) for `base_url`, trusting `ca` when given.
     fn client(&self, base_url: &str, dialect: &str, ca: Option<&str>) -> Arc<Client> {
         let dialect: DialectId = dialect.parse().expect("a dialect name");
-        let mut c = ClientConfig::new(base_url, dialect, &self.creds.app_id);
-        c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
+        let mut c = self.srv.config(base_url, dialect);
         c.limits = Limits {
             request_timeout: TIMEOUT,
             long_poll_margin: TIMEOUT,
             ..Limits::default()
         };
         let ca_file = ca.map(|pem| {
-            let path = self._dir.path().join("front-ca.pem");
+            let path = self.srv.dir.path().join("front-ca.pem");
             std::fs::write(&path, pem).unwrap();
             path
         });
@@ -228,7 +193,7 @@ fn now_ms() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_open_server_is_retried_without_piling_up_sockets_and_signs_in_after() {
     let env = Env::new().await;
-    let proxy = FaultProxy::start(env.running.local_addr()).await;
+    let proxy = FaultProxy::start(env.srv.running.local_addr()).await;
     let client = env.client(&proxy.base_url(), "v2", None);
     // A 3 s long-poll: the server holds it, then goes half-open while it does.
     let mut w = Watch::start(client, opts(true, Duration::from_secs(3)));
@@ -266,7 +231,7 @@ async fn a_half_open_server_is_retried_without_piling_up_sockets_and_signs_in_af
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_client_at_a_plain_http_server_is_retried_and_says_so() {
     let env = Env::new().await;
-    let front = TlsFront::start(env.running.local_addr()).await;
+    let front = TlsFront::start(env.srv.running.local_addr()).await;
     front.set_tls(false);
     let client = env.client(
         &format!("https://localhost:{}", front.port()),
@@ -289,7 +254,7 @@ async fn an_https_client_at_a_plain_http_server_is_retried_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_client_at_an_https_server_is_retried_and_says_so() {
     let env = Env::new().await;
-    let front = TlsFront::start(env.running.local_addr()).await;
+    let front = TlsFront::start(env.srv.running.local_addr()).await;
     let client = env.client(&format!("http://127.0.0.1:{}", front.port()), "v2", None);
     let mut w = Watch::start(client, opts(false, Duration::ZERO));
     let message = w.retrying().await;
@@ -308,7 +273,7 @@ async fn an_http_client_at_an_https_server_is_retried_and_says_so() {
 /// session is good for, as this computer counts (ms), after checking the QR was not born
 /// expired and the server still accepts the token the client got.
 async fn lifetime_with_skew(env: &Env, dialect: &str, skew: i64) -> (i64, Credentials) {
-    let proxy = FaultProxy::start(env.running.local_addr()).await;
+    let proxy = FaultProxy::start(env.srv.running.local_addr()).await;
     proxy.set_clock_skew(skew);
     let client = env.client(&proxy.base_url(), dialect, None);
     let mut w = Watch::start(client.clone(), opts(false, Duration::ZERO));

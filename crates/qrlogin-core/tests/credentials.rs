@@ -3,6 +3,9 @@
 //! output; refresh rotates it and a reuse ends the session; revocation makes introspection say
 //! `active: false`; the keeper refreshes before expiry and reports a refused refresh.
 
+mod common;
+
+use common::real_server::{RealServer, PASSWORD};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,14 +13,10 @@ use qrlogin_core::credentials::{Credentials, RestorePlan};
 use qrlogin_core::oauth::{self, Endpoints, OAuthError, TokenKind};
 use qrlogin_core::refresh::{self, KeeperEvent, SessionKeeper};
 use qrlogin_core::secret::Secret;
-use qrlogin_core::{Client, ClientConfig, DialectId, LoginEvent, LoginSession, SessionOptions};
+use qrlogin_core::{Client, DialectId, LoginEvent, LoginSession, SessionOptions};
 use qrlogin_server::phone::Phone;
-use qrlogin_server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
-};
+use qrlogin_server::NewApp;
 use tokio::sync::mpsc::unbounded_channel;
-
-const PASSWORD: &str = "correct horse battery";
 
 /// Everything the engine logs in this test binary, at TRACE level (every test's requests).
 fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
@@ -44,52 +43,18 @@ fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
 const WAIT: Duration = Duration::from_secs(30);
 
 struct Env {
-    _dir: tempfile::TempDir,
-    _server: Server,
-    running: RunningServer,
-    creds: AppCredentials,
+    srv: RealServer,
 }
 
 impl Env {
     async fn new(app: NewApp) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
-        let creds = server
-            .add_app(NewApp {
-                name: "Desk".into(),
-                ..app
-            })
-            .await
-            .unwrap();
-        server
-            .add_user(NewUser {
-                username: "alice".into(),
-                password: PASSWORD.into(),
-                nickname: Some("Alice".into()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let running = server
-            .serve(ServeOptions {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                public_url: None,
-                rate_limits: RateLimits::unlimited(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
         Env {
-            _dir: dir,
-            _server: server,
-            running,
-            creds,
+            srv: RealServer::start(app).await,
         }
     }
 
     fn client(&self, dialect: DialectId) -> Arc<Client> {
-        let mut c = ClientConfig::new(self.running.base_url(), dialect, &self.creds.app_id);
-        c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
+        let c = self.srv.config(self.srv.running.base_url(), dialect);
         Arc::new(Client::new(c).unwrap())
     }
 }

@@ -10,72 +10,34 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::fault::{Fault, FaultProxy};
+use common::real_server::{RealServer, PASSWORD};
 use qrlogin_core::failure::Problem;
 use qrlogin_core::http::Limits;
 use qrlogin_core::{Client, ClientConfig, DialectId, LoginEvent, LoginSession, SessionOptions};
 use qrlogin_server::phone::Phone;
-use qrlogin_server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
-};
+use qrlogin_server::NewApp;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(40);
 const GENERATE: &str = "/api/v2/qrcode/gene";
 const POLL: &str = "/api/v2/qrcode/check";
 
 struct Env {
-    _dir: tempfile::TempDir,
-    _server: Server,
-    running: RunningServer,
-    creds: AppCredentials,
+    srv: RealServer,
     proxy: FaultProxy,
 }
 
 impl Env {
     async fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
         // No app secret on the desktop: the exchange needs PKCE, so a dropped PKCE fails.
-        let creds = server
-            .add_app(NewApp {
-                name: "Desk".into(),
-                ..NewApp::default()
-            })
-            .await
-            .unwrap();
-        server
-            .add_user(NewUser {
-                username: "alice".into(),
-                password: PASSWORD.into(),
-                nickname: Some("Alice".into()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let running = server
-            .serve(ServeOptions {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                public_url: None,
-                rate_limits: RateLimits::unlimited(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let proxy = FaultProxy::start(running.local_addr()).await;
-        Env {
-            _dir: dir,
-            _server: server,
-            running,
-            creds,
-            proxy,
-        }
+        let srv = RealServer::start(NewApp::default()).await;
+        let proxy = FaultProxy::start(srv.running.local_addr()).await;
+        Env { srv, proxy }
     }
 
     /// A client that talks to the server through the proxy.
     fn client(&self, limits: Limits) -> Arc<Client> {
-        let mut c = ClientConfig::new(self.proxy.base_url(), DialectId::G3, &self.creds.app_id);
-        c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
+        let mut c = self.srv.config(&self.proxy.base_url(), DialectId::G3);
         c.limits = limits;
         Arc::new(Client::new(c).unwrap())
     }
@@ -183,7 +145,7 @@ async fn survives(fault: Fault, want: Problem, limits: Limits) {
     else {
         unreachable!()
     };
-    assert!(text.starts_with(env.running.base_url()), "{text}");
+    assert!(text.starts_with(env.srv.running.base_url()), "{text}");
 
     env.proxy.set_for(POLL, fault);
     w.retries(2, want).await;

@@ -185,4 +185,5 @@ pub async fn run_to_end(session: &mut LoginSession, max: Duration) {
         .expect("session did not end in time");
 }
 pub mod fault;
+pub mod real_server;
 pub mod tls_front;
