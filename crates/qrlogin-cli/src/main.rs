@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use qrlogin_cli::session;
+use qrlogin_core::cant_scan::CantScan;
 use qrlogin_core::config::{self, Config, ConfigSources};
 use qrlogin_core::dialect::Requester;
 use qrlogin_core::session_store::PendingRevocation;
@@ -278,7 +279,10 @@ async fn login(config: &Config, json: bool) -> u8 {
             }
             LoginEvent::Starting { .. } => {}
             LoginEvent::QrReady {
-                text, check_code, ..
+                text,
+                check_code,
+                cant_scan,
+                ..
             } => {
                 match render::half_blocks(&text, color) {
                     Ok(lines) => {
@@ -299,6 +303,17 @@ async fn login(config: &Config, json: bool) -> u8 {
                     if let Some(c) = check_code {
                         screen.line(&format!("Check code: {c} (pick it on the phone)"));
                     }
+                }
+                // What the window shows under "Can't scan?": a short address and a code to
+                // type (a terminal QR too small, a camera that cannot focus on it), or the link.
+                match cant_scan {
+                    CantScan::Code { code, url } => screen.line(&format!(
+                        "Can't scan? On a phone where you are signed in, open {url} and enter {code}"
+                    )),
+                    CantScan::Link if !device => screen.line(&format!(
+                        "Can't scan? Open this link on a phone where you are signed in: {text}"
+                    )),
+                    CantScan::Link | CantScan::Words => {}
                 }
             }
             LoginEvent::Scanned { nickname, .. } => screen.line(&match nickname {

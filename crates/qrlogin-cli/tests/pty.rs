@@ -194,6 +194,36 @@ async fn device_login_in_a_pty_then_token_status_logout() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// The terminal's "Can't scan?" line: a person who cannot scan types the code at the address
+/// on the phone, and the CLI signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_typed_on_the_phone_instead_of_scanning_signs_the_terminal_in() {
+    let env = env().await;
+    let mut p = expectrl::Session::spawn(cli(&env, "v3", &["login"])).expect("spawn in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let (url, code) = tokio::task::block_in_place(|| {
+        let m = p
+            .expect(Regex(
+                r"Can't scan\? On a phone where you are signed in, open (\S+) and enter ([A-Z]{4}-[A-Z]{4})",
+            ))
+            .expect("the can't-scan line");
+        let group = |i| String::from_utf8_lossy(m.matches().nth(i).unwrap()).into_owned();
+        (group(1), group(2))
+    });
+    assert_eq!(url, format!("{}/s", env.running.base_url()));
+    let phone = Phone::new();
+    let page = phone.type_code(&url, &code).await.unwrap();
+    let page = phone
+        .sign_in(&page, "alice", "alice-password")
+        .await
+        .unwrap();
+    phone.confirm(&page, None).await.unwrap();
+    tokio::task::block_in_place(|| {
+        p.expect("Signed in as Alice.").expect("signed in line");
+        p.expect(Eof).expect("exits");
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_interrupts_with_130_and_leaves_nothing_running() {
     let env = env().await;
