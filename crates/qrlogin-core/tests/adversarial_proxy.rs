@@ -32,7 +32,7 @@ struct Env {
 impl Env {
     async fn new() -> Env {
         let srv = RealServer::start(NewApp::default()).await;
-        let proxy = FaultProxy::start(srv.running.local_addr()).await;
+        let proxy = FaultProxy::start(srv.running().local_addr()).await;
         Env { srv, proxy }
     }
 
@@ -166,7 +166,7 @@ async fn through(fault: Fault, long_poll: bool, wait: Duration) -> Outcome {
         }
         Outcome::SignedIn => {}
     }
-    assert!(text.starts_with(env.srv.running.base_url()));
+    assert!(text.starts_with(env.srv.running().base_url()));
     outcome
 }
 

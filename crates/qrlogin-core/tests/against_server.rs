@@ -2,6 +2,9 @@
 //! login in each of the four generations with the phone played by `qrlogin_server::phone`, plus
 //! expiry, cancel from the phone, the server going down and coming back, and PKCE refusals.
 
+mod common;
+
+use common::real_server::{RealServer, PASSWORD};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,76 +15,34 @@ use qrlogin_core::{
     Client, ClientConfig, CoreError, DialectId, ErrorKind, LoginEvent, LoginSession, SessionOptions,
 };
 use qrlogin_server::phone::Phone;
-use qrlogin_server::{
-    AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
-};
+use qrlogin_server::{NewApp, NewUser};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(30);
 
 struct Env {
-    _dir: tempfile::TempDir,
-    server: Server,
-    running: Option<RunningServer>,
-    creds: AppCredentials,
+    srv: RealServer,
 }
 
 impl Env {
     async fn new(app: NewApp) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
-        let creds = server
-            .add_app(NewApp {
-                name: "Desk".into(),
-                ..app
-            })
-            .await
-            .unwrap();
-        server
-            .add_user(NewUser {
-                username: "alice".into(),
-                password: PASSWORD.into(),
-                nickname: Some("Alice".into()),
-                email: Some("alice@example.test".into()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let running = serve(&server, "127.0.0.1:0".parse().unwrap()).await;
         Env {
-            _dir: dir,
-            server,
-            running: Some(running),
-            creds,
+            srv: RealServer::start(app).await,
         }
     }
 
     fn base_url(&self) -> String {
-        self.running.as_ref().unwrap().base_url().to_owned()
+        self.srv.base_url()
     }
 
     fn client(&self, dialect: DialectId) -> Arc<Client> {
-        let mut c = ClientConfig::new(self.base_url(), dialect, &self.creds.app_id);
-        c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
+        let mut c = self.srv.config(&self.base_url(), dialect);
         c.requester = Some(qrlogin_core::dialect::Requester::this_machine(
             "qrlogin-tests",
             "0.1.0",
         ));
         Arc::new(Client::new(c).unwrap())
     }
-}
-
-async fn serve(server: &Server, listen: std::net::SocketAddr) -> RunningServer {
-    server
-        .serve(ServeOptions {
-            listen,
-            public_url: None,
-            rate_limits: RateLimits::unlimited(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
 }
 
 struct Watch {
@@ -344,14 +305,13 @@ async fn cancel_from_the_phone_then_a_new_qr_logs_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_down_then_up_the_same_qr_still_logs_in() {
     let mut env = Env::new(NewApp::default()).await;
-    let addr = env.running.as_ref().unwrap().local_addr();
     let mut w = Watch::start(env.client(DialectId::G3), opts());
     let first = w.next("qrReady").await;
     let LoginEvent::QrReady { text, .. } = first.clone() else {
         unreachable!()
     };
 
-    env.running.take().unwrap().shutdown().await;
+    env.srv.stop().await;
     // The window shows `retrying` (no retry button yet), with the configured failed tip.
     let LoginEvent::Retrying {
         kind,
@@ -376,7 +336,7 @@ async fn server_down_then_up_the_same_qr_still_logs_in() {
     assert!(!w.names().contains(&"failed"), "{:?}", w.names());
 
     // Same port, same data dir: the QR session survived.
-    env.running = Some(serve(&env.server, addr).await);
+    env.srv.start_again().await;
     let again = w.next("qrReady").await;
     assert_eq!(again, first, "the same QR is shown again, not a new one");
     approve(&text, None).await;
@@ -490,7 +450,8 @@ async fn g1_options_from_the_config_reach_the_server_and_the_redirect_comes_back
         ..NewApp::default()
     })
     .await;
-    env.server
+    env.srv
+        .server
         .add_user(NewUser {
             username: "carol".into(),
             password: PASSWORD.into(),
@@ -507,7 +468,7 @@ async fn g1_options_from_the_config_reach_the_server_and_the_redirect_comes_back
     config
         .validate()
         .expect("redirect mode needs no URL with wxapp-legacy");
-    let mut c = ClientConfig::new(env.base_url(), DialectId::G1, &env.creds.app_id);
+    let mut c = ClientConfig::new(env.base_url(), DialectId::G1, &env.srv.creds.app_id);
     config.server.apply_generate_options(&mut c.app);
     let tips = Tips::new();
     tips.set_title_variant(config.server.title_variant());
@@ -687,7 +648,7 @@ async fn restore_confirms_ends_what_the_server_refuses_and_trusts_only_an_unexpi
     );
 
     // The server goes away: an unexpired token is trusted until it expires...
-    env.running.take().unwrap().shutdown().await;
+    env.srv.stop().await;
     let unexpired = Credentials {
         expires_at: Some(wall_ms() + 3_600_000),
         ..creds.clone()

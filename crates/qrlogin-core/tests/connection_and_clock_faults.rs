@@ -193,7 +193,7 @@ fn now_ms() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_open_server_is_retried_without_piling_up_sockets_and_signs_in_after() {
     let env = Env::new().await;
-    let proxy = FaultProxy::start(env.srv.running.local_addr()).await;
+    let proxy = FaultProxy::start(env.srv.running().local_addr()).await;
     let client = env.client(&proxy.base_url(), "v2", None);
     // A 3 s long-poll: the server holds it, then goes half-open while it does.
     let mut w = Watch::start(client, opts(true, Duration::from_secs(3)));
@@ -231,7 +231,7 @@ async fn a_half_open_server_is_retried_without_piling_up_sockets_and_signs_in_af
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_client_at_a_plain_http_server_is_retried_and_says_so() {
     let env = Env::new().await;
-    let front = TlsFront::start(env.srv.running.local_addr()).await;
+    let front = TlsFront::start(env.srv.running().local_addr()).await;
     front.set_tls(false);
     let client = env.client(
         &format!("https://localhost:{}", front.port()),
@@ -254,7 +254,7 @@ async fn an_https_client_at_a_plain_http_server_is_retried_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_client_at_an_https_server_is_retried_and_says_so() {
     let env = Env::new().await;
-    let front = TlsFront::start(env.srv.running.local_addr()).await;
+    let front = TlsFront::start(env.srv.running().local_addr()).await;
     let client = env.client(&format!("http://127.0.0.1:{}", front.port()), "v2", None);
     let mut w = Watch::start(client, opts(false, Duration::ZERO));
     let message = w.retrying().await;
@@ -273,7 +273,7 @@ async fn an_http_client_at_an_https_server_is_retried_and_says_so() {
 /// session is good for, as this computer counts (ms), after checking the QR was not born
 /// expired and the server still accepts the token the client got.
 async fn lifetime_with_skew(env: &Env, dialect: &str, skew: i64) -> (i64, Credentials) {
-    let proxy = FaultProxy::start(env.srv.running.local_addr()).await;
+    let proxy = FaultProxy::start(env.srv.running().local_addr()).await;
     proxy.set_clock_skew(skew);
     let client = env.client(&proxy.base_url(), dialect, None);
     let mut w = Watch::start(client.clone(), opts(false, Duration::ZERO));

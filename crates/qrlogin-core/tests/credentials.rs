@@ -54,7 +54,7 @@ impl Env {
     }
 
     fn client(&self, dialect: DialectId) -> Arc<Client> {
-        let c = self.srv.config(self.srv.running.base_url(), dialect);
+        let c = self.srv.config(self.srv.running().base_url(), dialect);
         Arc::new(Client::new(c).unwrap())
     }
 }

@@ -31,7 +31,7 @@ impl Env {
     async fn new() -> Env {
         // No app secret on the desktop: the exchange needs PKCE, so a dropped PKCE fails.
         let srv = RealServer::start(NewApp::default()).await;
-        let proxy = FaultProxy::start(srv.running.local_addr()).await;
+        let proxy = FaultProxy::start(srv.running().local_addr()).await;
         Env { srv, proxy }
     }
 
@@ -145,7 +145,7 @@ async fn survives(fault: Fault, want: Problem, limits: Limits) {
     else {
         unreachable!()
     };
-    assert!(text.starts_with(env.srv.running.base_url()), "{text}");
+    assert!(text.starts_with(env.srv.running().base_url()), "{text}");
 
     env.proxy.set_for(POLL, fault);
     w.retries(2, want).await;

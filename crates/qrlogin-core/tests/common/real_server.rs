@@ -3,6 +3,8 @@
 //! front of it (a fault proxy, a TLS front) and how its clients are tuned.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
+
 use qrlogin_core::{ClientConfig, DialectId};
 use qrlogin_server::{
     AppCredentials, NewApp, NewUser, OpenOptions, RateLimits, RunningServer, ServeOptions, Server,
@@ -14,12 +16,15 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct RealServer {
     pub dir: tempfile::TempDir,
     pub server: Server,
-    pub running: RunningServer,
+    /// `None` while stopped ([`RealServer::stop`]).
+    running: Option<RunningServer>,
+    /// Where it listens, kept across a stop so that it comes back on the same port.
+    addr: SocketAddr,
     pub creds: AppCredentials,
 }
 
 impl RealServer {
-    /// Serves `app` (named "Desk") and Alice (nickname "Alice") on a free port.
+    /// Serves `app` (named "Desk") and Alice (nickname "Alice", an email) on a free port.
     pub async fn start(app: NewApp) -> RealServer {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::open(OpenOptions::new(dir.path())).await.unwrap();
@@ -35,25 +40,39 @@ impl RealServer {
                 username: "alice".into(),
                 password: PASSWORD.into(),
                 nickname: Some("Alice".into()),
+                email: Some("alice@example.test".into()),
                 ..Default::default()
             })
             .await
             .unwrap();
-        let running = server
-            .serve(ServeOptions {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                public_url: None,
-                rate_limits: RateLimits::unlimited(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let running = serve(&server, "127.0.0.1:0".parse().unwrap()).await;
         RealServer {
             dir,
             server,
-            running,
+            addr: running.local_addr(),
+            running: Some(running),
             creds,
         }
+    }
+
+    pub fn running(&self) -> &RunningServer {
+        self.running.as_ref().expect("the server is running")
+    }
+
+    pub fn base_url(&self) -> String {
+        self.running().base_url().to_owned()
+    }
+
+    /// Shuts the server down (its data stays): the engine meets a refused connection.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// Serves the same data on the same port again.
+    pub async fn start_again(&mut self) {
+        self.running = Some(serve(&self.server, self.addr).await);
     }
 
     /// A client config for this server's app in `dialect`, sent to `base_url` (the server
@@ -63,4 +82,16 @@ impl RealServer {
         c.app.user_pool_id = Some(self.creds.user_pool_id.clone());
         c
     }
+}
+
+async fn serve(server: &Server, listen: SocketAddr) -> RunningServer {
+    server
+        .serve(ServeOptions {
+            listen,
+            public_url: None,
+            rate_limits: RateLimits::unlimited(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
 }
