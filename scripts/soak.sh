@@ -13,9 +13,6 @@ cd "$(dirname "$0")/.."
 if [[ "${1:-}" == --kiosk ]]; then
   export QRLOGIN_SOAK_SECS="${DURATION:-600}"
   export QRLOGIN_SOAK_OUT="$PWD/${SOAK_OUT:-target/soak-kiosk}"
-  # JavaScriptCore's `$vm` in the page, so that the soak can run a full GC at the end of each
-  # cycle and tell what the page still holds from garbage not collected yet (test runs only).
-  export JSC_useDollarVM="${JSC_useDollarVM:-1}"
   echo "soak (kiosk): ${QRLOGIN_SOAK_SECS}s → $QRLOGIN_SOAK_OUT/report.md"
   exec scripts/e2e.sh --ignored --exact soak_kiosk::soak_kiosk_repeated_logins_and_idle_sign_outs
 fi

@@ -2,7 +2,9 @@
 //! many times in its page, and the WebKitWebProcess PSS after every batch. `QRLOGIN_PROBE` picks
 //! the thing: `idle` (nothing), `svg` (a new QR-sized SVG data URL in `#qr` each time),
 //! `svg-same` (two URLs in turn), `png` (a new PNG data URL), `eval` (a new script of a QR event's
-//! size, as Tauri's channel evaluates one per event), `shot` (a WebDriver screenshot). `#[ignore]`d; run by hand:
+//! size, as Tauri's channel evaluates one per event), `shot` (a WebDriver screenshot), `exec` (one WebDriver execute reading
+//! the state, as the harness's waits do every 100 ms), `channel` (a new
+//! attempt on a new Channel: Tauri evaluates a script per event). `#[ignore]`d; run by hand:
 //! `QRLOGIN_PROBE=svg scripts/e2e.sh --ignored --exact soak_probe::probe`.
 
 use std::time::Duration;
@@ -82,6 +84,22 @@ async fn probe() {
                     "data": {"svg": format!("{svg}#{i}"), "generation": i}}, "index": i});
                 app.exec(&format!("window.__probeSink = {event}; return 1;"), vec![])
                     .await;
+            }
+            "exec" => {
+                // What every wait of the harness does ten times a second: read the state.
+                app.state().await;
+            }
+            "channel" => {
+                // A new attempt on a fresh Channel, as the page starts one: the shell sends its
+                // events (starting, qrReady with a new SVG) by evaluating a script per event.
+                app.exec(
+                    "const c = window.__TAURI__.core; const ch = new c.Channel();
+                     ch.onmessage = (m) => { window.__probeSink = m; };
+                     c.invoke('start_login', { onEvent: ch }); return 1;",
+                    vec![],
+                )
+                .await;
+                tokio::time::sleep(Duration::from_millis(400)).await;
             }
             "shot" => {
                 app.screenshot_unsaved().await;
