@@ -268,9 +268,9 @@ async fn soak_kiosk_repeated_logins_and_idle_sign_outs() {
 const STEP: Duration = Duration::from_secs(30);
 
 /// How often the soak looks at the window: once a second, not every 100 ms as the e2e waits do.
-/// Every WebDriver `execute` leaves about 10 kiB in WebKit's web process that a full run never
-/// gives back (the probe `QRLOGIN_PROBE=exec`, docs/soak/kiosk/NOTES.md); at ten a second the
-/// soak measured its own polling, about 1.5 MiB a cycle. The states it waits for last seconds.
+/// Each WebDriver `execute` goes with about 9 kiB of web-process growth in the probe
+/// (`QRLOGIN_PROBE=exec`, docs/soak/kiosk/NOTES.md); at ten a second for hours that would be the
+/// harness's share, not the kiosk's. The states it waits for last seconds.
 const SOAK_POLL: Duration = Duration::from_secs(1);
 
 /// Waits for `body[data-state]` = `want`, then screenshots it as `step` when `pixels`.
@@ -658,9 +658,9 @@ fn chart(samples: &[Sample], cycles: &[Cycle], warmup: usize) -> String {
         let x0 = x(c.start);
         let _ = writeln!(
             svg,
-            r##"<line x1="{x0:.1}" y1="{top}" x2="{x0:.1}" y2="{}" stroke="#aaa" stroke-dasharray="4 3"/><text x="{:.1}" y="{}" fill="#777" text-anchor="end">warm-up ({warmup} cycles)</text>"##,
+            r##"<line x1="{x0:.1}" y1="{top}" x2="{x0:.1}" y2="{}" stroke="#aaa" stroke-dasharray="4 3"/><text x="{:.1}" y="{}" fill="#777">warm-up ({warmup} cycles)</text>"##,
             h - bottom,
-            x0 - 4.0,
+            x0 + 4.0,
             top + 12.0,
         );
     }
