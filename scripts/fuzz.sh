@@ -11,7 +11,9 @@
 # Crashes, timeouts and out-of-memory inputs are copied to fuzz/regressions/<target>/, which
 # `make test` replays (cargo test -p qrlogin-fuzz); the run then fails. The corpus grows in
 # fuzz/corpus/<target>/ (not committed); fuzz/seeds/<target>/ is the committed seed corpus.
-# A summary with the executions per target goes to target/fuzz/summary.md.
+# A summary with the executions and the coverage per target goes to target/fuzz/summary.md:
+# `cov` is libFuzzer's count of covered code edges (sancov's inline 8-bit counters) at the end of
+# the run, `ft` its count of features (edges × hit-count buckets), both from its last status line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECS="${FUZZ_SECS:-60}"
@@ -31,7 +33,7 @@ triple=$(rustc -vV | sed -n 's/^host: //p')
 bin="$TD/$triple/release"
 mkdir -p "$TD"
 summary="$TD/summary.md"
-printf '| target | seconds | executions | exec/s | corpus | result |\n|---|---|---|---|---|---|\n' > "$summary"
+printf '| target | seconds | executions | exec/s | cov (edges) | ft (features) | corpus | result |\n|---|---|---|---|---|---|---|---|\n' > "$summary"
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
@@ -44,6 +46,8 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(ls "fuzz/corpus/$t" | wc -l)
+  cov=$(grep -a -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -a -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   result=ok
   if [[ $rc -ne 0 ]]; then
     result="FAILED (see $log)"
@@ -51,8 +55,9 @@ for t in "${targets[@]}"; do
     mkdir -p "fuzz/regressions/$t"
     cp fuzz/artifacts/"$t"/* "fuzz/regressions/$t/" 2>/dev/null || true
   fi
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$t" "$FUZZ_SECS" "${execs:-?}" "${rate:-?}" "$corpus" "$result" >> "$summary"
-  echo "fuzz: $t: ${execs:-?} executions (${rate:-?}/s), $result"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$FUZZ_SECS" "${execs:-?}" "${rate:-?}" \
+    "${cov:-?}" "${ft:-?}" "$corpus" "$result" >> "$summary"
+  echo "fuzz: $t: ${execs:-?} executions (${rate:-?}/s), cov ${cov:-?}, ft ${ft:-?}, $result"
 done
 end=$(date +%s)
 echo "fuzz: build $((built - start)) s, runs $((end - built)) s; summary in $summary"

@@ -20,6 +20,7 @@ pub mod sign_out_cli;
 pub mod signed_in;
 pub mod startup;
 pub mod state;
+pub mod webview_memory;
 
 use clap::Parser;
 use state::AppState;
@@ -50,8 +51,9 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
         ])
         .setup(move |app| {
             startup::mark("setup");
-            if kiosk {
-                if let Some(window) = app.get_webview_window("main") {
+            if let Some(window) = app.get_webview_window("main") {
+                webview_memory::apply(&window);
+                if kiosk {
                     kiosk::apply(&window);
                 }
             }

@@ -22,6 +22,7 @@ mod s8_kiosk;
 mod s9_locale;
 mod s_live_tips;
 mod soak_kiosk;
+mod soak_probe;
 
 use qrlogin_e2e::{phone, App, TestUser};
 

@@ -608,7 +608,9 @@ impl App {
                   e2e.states.push(entry);
                 }
               };
-              new MutationObserver(rec).observe(document.documentElement,
+              // Kept, so that a long run (the kiosk soak) can stop it: `__e2e.observer.disconnect()`.
+              e2e.observer = new MutationObserver(rec);
+              e2e.observer.observe(document.documentElement,
                 { attributes: true, childList: true, characterData: true, subtree: true });
               rec();
             }
