@@ -51,7 +51,7 @@ MASKS = [
     (re.compile(r'"(exp|iat)":\d+'), r'"\1":<n>'),
     (re.compile(r'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+'), '<jwt>'),
     (re.compile(r'rt_[A-Za-z0-9_-]{20,}'), '<refresh>'),
-    (re.compile(r'(user_code[=":]+)[B-Z]{4}-[B-Z]{4}'), r'\1<user-code>'),
+    (re.compile(r'((?:user_code|userCode)[=":]+)[B-Z]{4}-[B-Z]{4}'), r'\1<user-code>'),
     (re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z'), '<time>'),
     (re.compile(r'127\.0\.0\.1:\d+'), '<host>'),
     (re.compile(r'[A-Za-z0-9]{16,}'), '<id>'),

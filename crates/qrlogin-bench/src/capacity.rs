@@ -112,6 +112,9 @@ pub struct Params {
     pub waiters: usize,
     pub requests: usize,
     pub conns: usize,
+    /// Which of `throughput`, `waiters`, `fanout` to run (comma-separated; default all), so
+    /// that one phase can be profiled alone (`perf record -p <server>`).
+    pub phases: String,
 }
 
 pub async fn run(p: Params) -> Result<Value, String> {
@@ -145,19 +148,21 @@ pub async fn run(p: Params) -> Result<Value, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
+    let phase = |name: &str| p.phases.split(',').any(|x| x.trim() == name);
     // ---- 1. throughput ------------------------------------------------------------------------
     let (random, _) = generate(&http, &ours.base).await?;
     let ours_path = format!("/api/v2/qrcode/check?random={random}");
     let mut ours_rps = Vec::new();
     let mut hello_rps = Vec::new();
-    for _ in 0..3 {
+    let rounds = if phase("throughput") { 3 } else { 0 };
+    for _ in 0..rounds {
         hello_rps.push(throughput(hello.addr, "/hello", p.requests, p.conns).await?);
         ours_rps.push(throughput(ours.addr, &ours_path, p.requests, p.conns).await?);
     }
     eprintln!("throughput: ours {ours_rps:?} req/s, hello {hello_rps:?} req/s");
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        v[v.len() / 2]
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     let ours_med = median(&mut ours_rps.clone());
     let hello_med = median(&mut hello_rps.clone());
@@ -166,7 +171,8 @@ pub async fn run(p: Params) -> Result<Value, String> {
     let phone = Phone::new();
     let rss_before_sessions = rss_kib(ours.pid);
     let t = Instant::now();
-    let sessions = Arc::new(generate_many(&http, &ours.base, p.waiters).await?);
+    let many = if phase("waiters") { p.waiters } else { 1 };
+    let sessions = Arc::new(generate_many(&http, &ours.base, many).await?);
     let gen_secs = t.elapsed().as_secs_f64();
     // Sign the phone in on the first, then open (scan) all.
     let first = phone
@@ -230,6 +236,12 @@ pub async fn run(p: Params) -> Result<Value, String> {
     let fan_held = fan.len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_fan = rss_kib(ours.pid);
+    if let Ok(path) = std::env::var("QRLOGIN_BENCH_FANOUT_READY") {
+        // For a profile of the fan-out alone: a file says the waiters are held, the server's
+        // PID in it; the confirm follows once the profiler had a second to attach.
+        std::fs::write(&path, ours.pid.to_string()).map_err(|e| e.to_string())?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     phone
         .confirm(&page, None)
         .await

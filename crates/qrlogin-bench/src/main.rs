@@ -3,7 +3,7 @@
 //! bounded in count and time; child processes are stopped by PID.
 //!
 //!     qrlogin-bench approval [--logins 100] [--concurrency 10] [--deadline-secs 300] --out F
-//!     qrlogin-bench capacity [--waiters 10000] [--requests 50000] [--conns 32] --out F
+//!     qrlogin-bench capacity [--waiters 10000] [--requests 50000] [--conns 32] [--phases throughput,waiters,fanout] --out F
 //!     qrlogin-bench limiter [--clients 100000] [--threads 2] [--budget-secs 60] --out F
 //!     qrlogin-bench app --app target/release/qrlogin --hello <hello> [--samples 10] [--profile-samples 100] [--idle-secs 60] [--build release|debug] --work D --out F
 //!     qrlogin-bench soak [--duration-secs 120] [--desktops 12] [--sample-secs 5] [--out-dir D] [--check]
@@ -76,6 +76,7 @@ async fn main() {
                 waiters: arg(&args, "--waiters", 10_000),
                 requests: arg(&args, "--requests", 50_000),
                 conns: arg(&args, "--conns", 32),
+                phases: arg_str(&args, "--phases", "throughput,waiters,fanout"),
             })
             .await
         }

@@ -26,7 +26,7 @@ use crate::errors::ApiError;
 use crate::http::oauth::{client, param, params, token_set, OAuth, OAuthError};
 use crate::http::{limit, AppState, Code, Ctx, Envelope};
 use crate::i18n::Lang;
-use crate::model::{now_ms, Generation, Requester, Status};
+use crate::model::{now_ms, Generation, QrSession, Requester, Status};
 use crate::ratelimit::Kind;
 use crate::service::{ExchangeAuth, GenerateRequest, MAX_WAIT_SECS};
 
@@ -133,9 +133,17 @@ fn grant_error(error: &'static str, description: &str) -> OAuthError {
 
 /// The token endpoint's device-code grant (RFC 8628 §3.4-3.5), called by oidc.rs.
 pub(crate) async fn token<L>(
-    ctx: &Ctx<OAuth, L>,
+    ctx: &mut Ctx<OAuth, L>,
     p: &HashMap<String, String>,
 ) -> Result<Value, OAuthError> {
+    let held = param(p, "wait")
+        .and_then(|w| w.parse::<u64>().ok())
+        .is_some_and(|w| w.min(MAX_WAIT_SECS) >= INTERVAL_SECS);
+    if held {
+        // The form is parsed (`p`) and the client is read from the copies kept.
+        ctx.detach_for_hold();
+    }
+    let ctx = &*ctx;
     let state = &ctx.state;
     let code = param(p, "device_code")
         .ok_or_else(|| OAuthError::request("device_code is required"))?
@@ -157,10 +165,12 @@ pub(crate) async fn token<L>(
             .and_then(Status::parse_known)
             .unwrap_or_else(|| session.status_at(now_ms()));
         let _hold = state.held_polls.try_hold(ctx.ip, &session.handle)?;
-        state
-            .server
-            .poll(&code, Some(wait), Some(known), state.shutdown.clone())
-            .await?
+        QrSession::clone(
+            &*state
+                .server
+                .poll(&code, Some(wait), Some(known), state.shutdown.clone())
+                .await?,
+        )
     } else {
         if let Err(interval) = state.device_pace.check(&session.scan_id, Instant::now()) {
             let mut e = grant_error(

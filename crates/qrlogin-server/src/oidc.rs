@@ -34,12 +34,12 @@ pub fn router() -> Router<AppState> {
     r
 }
 
-async fn token(ctx: Ctx<OAuth, limit::Exchange>) -> OAuthReply {
+async fn token(mut ctx: Ctx<OAuth, limit::Exchange>) -> OAuthReply {
     let p = params(&ctx.headers, ctx.body())?;
     match param(&p, "grant_type") {
         Some("refresh_token") => {}
         Some(crate::device::GRANT_TYPE) => {
-            return crate::device::token(&ctx, &p).await.map(Json);
+            return crate::device::token(&mut ctx, &p).await.map(Json);
         }
         Some(other) => {
             return Err(OAuthError::new(

@@ -67,12 +67,14 @@ pub fn router(state: AppState) -> Router {
         // tickets and passwords, headers carry tokens; none of them go to the log.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let client = req
-                    .extensions()
-                    .get::<crate::client_addr::ClientAddr>()
-                    .map(|c| c.0.to_string())
-                    .unwrap_or_default();
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), %client)
+                let client = req.extensions().get::<crate::client_addr::ClientAddr>();
+                // The fields are formatted only when the span is logged (not per request).
+                tracing::info_span!(
+                    "http",
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    client = %client.map(|c| c.0.to_string()).unwrap_or_default()
+                )
             }),
         )
         .with_state(state)

@@ -229,10 +229,10 @@ impl Server {
         wait: Option<u64>,
         known: Option<Status>,
         mut shutdown: watch::Receiver<bool>,
-    ) -> Result<QrSession, ApiError> {
+    ) -> Result<Arc<QrSession>, ApiError> {
         let wait = wait.unwrap_or(0).min(MAX_WAIT_SECS);
         let (Some(known), true) = (known, wait > 0) else {
-            return self.session_by_handle(handle).await;
+            return self.live_session(handle).await;
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
         let mut rx = self
@@ -253,7 +253,7 @@ impl Server {
             let turned =
                 status == Status::Pending && rotation::turn_at(&app, &session, now) != first_turn;
             if status != known || stopping || turned {
-                return Ok(QrSession::clone(&session));
+                return Ok(session);
             }
             // Expiry and turns are derived, not announced: wake up when they happen.
             let mut until = deadline;
@@ -269,16 +269,16 @@ impl Server {
                 changed = rx.changed() => {
                     if changed.is_err() {
                         // Dropped from memory (its row was swept): ask the store.
-                        return self.session_by_handle(handle).await;
+                        return self.live_session(handle).await;
                     }
                 }
                 _ = tokio::time::sleep_until(until) => {
                     if until >= deadline {
-                        return Ok(QrSession::clone(&rx.borrow()));
+                        return Ok(Arc::clone(&rx.borrow()));
                     }
                 }
                 _ = stopped(&mut shutdown) => {
-                    return Ok(QrSession::clone(&rx.borrow()));
+                    return Ok(Arc::clone(&rx.borrow()));
                 }
             }
         }
@@ -366,11 +366,15 @@ impl Server {
 
     /// The session, from memory (read from the store once when it is not there).
     pub(crate) async fn session_by_handle(&self, handle: &str) -> Result<QrSession, ApiError> {
+        Ok(QrSession::clone(&*self.live_session(handle).await?))
+    }
+
+    /// The session as memory shares it: what a poll answers from, without copying it.
+    pub(crate) async fn live_session(&self, handle: &str) -> Result<Arc<QrSession>, ApiError> {
         self.inner
             .live
             .get(handle)
             .await?
-            .map(|s| QrSession::clone(&s))
             .ok_or(ApiError::QrNotFound)
     }
 

@@ -117,23 +117,29 @@ fn app_and_user_commands_print_json_and_list() {
 }
 
 /// A script that captures an admin command's stderr (it is not a terminal) gets plain text:
-/// the log lines are there, their colour escape codes are not.
+/// the log lines are there, their colour escape codes are not (`app add --json`, `user add`).
 #[test]
 fn admin_commands_log_without_colour_when_stderr_is_not_a_terminal() {
     let dir = TestDb::new();
-    let mut c = command(&dir);
-    c.env("RUST_LOG", "debug");
-    let out = run_command(c, &["app", "add", "--name", "Desk", "--json"], None);
-    assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !err.trim().is_empty(),
-        "the command logged nothing to check"
-    );
-    assert!(
-        !err.contains('\u{1b}'),
-        "escape codes in captured stderr: {err:?}"
-    );
+    let commands: [(&[&str], Option<&str>); 2] = [
+        (&["app", "add", "--name", "Desk", "--json"], None),
+        (
+            &["user", "add", "--username", "erin", "--password-stdin"],
+            Some("pw-erin\n"),
+        ),
+    ];
+    for (args, stdin) in commands {
+        let mut c = command(&dir);
+        c.env("RUST_LOG", "debug");
+        let out = run_command(c, args, stdin);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.trim().is_empty(), "{args:?} logged nothing to check");
+        assert!(
+            !err.contains('\u{1b}'),
+            "{args:?}: escape codes in captured stderr: {err:?}"
+        );
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{
@@ -30,8 +31,17 @@ pub fn router() -> Router<AppState> {
 struct PollEnvelope;
 
 impl Envelope for PollEnvelope {
-    fn ok(_: Lang, _: Option<&'static str>, inner: Value) -> Response {
-        Json(json!({"code": 200, "data": inner})).into_response()
+    fn ok<T: Serialize>(_: Lang, _: Option<&'static str>, inner: T) -> Response {
+        #[derive(Serialize)]
+        struct Outer<T> {
+            code: u16,
+            data: T,
+        }
+        Json(Outer {
+            code: 200,
+            data: inner,
+        })
+        .into_response()
     }
 
     fn fail(lang: Lang, e: &ApiError) -> Response {
@@ -87,16 +97,20 @@ async fn generate_data(
 
 async fn check(
     Query(q): Query<Params>,
-    ctx: Ctx<PollEnvelope, limit::Poll>,
+    mut ctx: Ctx<PollEnvelope, limit::Poll>,
 ) -> Reply<PollEnvelope> {
-    ctx.reply(check_inner(&ctx, &q).await)
+    let r = check_inner(&mut ctx, &q).await;
+    ctx.reply(r)
 }
 
 /// The inner `{code, message, data, redirect}`; we add `status` (canonical name) so that a
 /// client of our server can tell scanned, cancelled and expired apart.
-async fn check_inner(ctx: &Ctx<PollEnvelope, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
-    let state = &ctx.state;
+async fn check_inner(
+    ctx: &mut Ctx<PollEnvelope, limit::Poll>,
+    q: &Params,
+) -> Result<Value, ApiError> {
     let s = poll(ctx, q, "random").await?;
+    let state = &ctx.state;
     let status = s.status_at(now_ms());
     let app = state.server.session_app(&s).await?;
     let lang = ctx.lang;

@@ -60,14 +60,15 @@ async fn generate_data(ctx: &Ctx<Code, limit::Generate>, q: &Params) -> Result<V
     Ok(with_generate_extras(data, &s))
 }
 
-async fn check(Query(q): Query<Params>, ctx: Ctx<Code, limit::Poll>) -> Reply<Code> {
-    let r = check_data(&ctx, &q).await;
+async fn check(Query(q): Query<Params>, mut ctx: Ctx<Code, limit::Poll>) -> Reply<Code> {
+    let r = check_data(&mut ctx, &q).await;
     ctx.reply_saying(("查询二维码状态成功", "QR code status"), r)
 }
 
 /// The booleans, `status` 0/1/-1, and the ticket once authorized.
-async fn check_data(ctx: &Ctx<Code, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
+async fn check_data(ctx: &mut Ctx<Code, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
     let s = poll(ctx, q, "qrcodeId").await?;
+    let ctx = &*ctx;
     let status = s.status_at(now_ms());
     let user_info = poll_user_info(ctx, &s, q, user_legacy).await?;
     let ticket = match status {

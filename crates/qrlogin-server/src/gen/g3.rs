@@ -4,12 +4,12 @@
 use axum::extract::{Path, Query};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
     exchange_for_user, generate, phone_status, poll, poll_user_info, status_description,
-    user_legacy, with_generate_extras, with_rotation, GenerateExtensions, Params, PhoneAction,
+    user_legacy, with_generate_extras, GenerateExtensions, Params, PhoneAction,
 };
 use crate::errors::ApiError;
 use crate::http::{limit, AppState, Code, Ctx, Reply};
@@ -64,33 +64,63 @@ async fn generate_data(ctx: &Ctx<Code, limit::Generate>) -> Result<Value, ApiErr
     Ok(with_generate_extras(data, &s))
 }
 
-async fn check(Query(q): Query<Params>, ctx: Ctx<Code, limit::Poll>) -> Reply<Code> {
-    let r = check_data(&ctx, &q).await;
+async fn check(Query(q): Query<Params>, mut ctx: Ctx<Code, limit::Poll>) -> Reply<Code, CheckData> {
+    let r = check_data(&mut ctx, &q).await;
     ctx.reply_saying(("查询二维码状态成功！", "QR code status"), r)
 }
 
+/// The poll reply's `data`, the hottest reply of the server: written straight from this struct
+/// (fields in name order, as a JSON object of ours prints them) instead of a `Value` tree.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckData {
+    description: &'static str,
+    /// A rotating QR's current code (contracts.md §1), when it turned since the generate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_image: Option<String>,
+    random: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scan_id: Option<String>,
+    /// The scanner's id is part of the user: shown only once the user agreed.
+    scanned_user_id: Option<String>,
+    status: i8,
+    ticket: Option<String>,
+    user_info: Value,
+}
+
 /// `status` -1 expired, 0 waiting, 1 scanned, 2 authorized (with the ticket), 3 cancelled.
-async fn check_data(ctx: &Ctx<Code, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
+async fn check_data(ctx: &mut Ctx<Code, limit::Poll>, q: &Params) -> Result<CheckData, ApiError> {
     let s = poll(ctx, q, "random").await?;
+    let ctx = &*ctx;
     let status = s.status_at(now_ms());
     let user_info = poll_user_info(ctx, &s, q, user_v2).await?;
     let authorized = status == Status::Authorized;
-    let data = json!({
-        "random": s.handle,
-        "status": match status {
+    let state = &ctx.state;
+    let rotated = state.server.rotated_qr(&s, &state.public_url).await?;
+    let (qr_content, scan_id) = rotated.unzip();
+    Ok(CheckData {
+        description: status_description(status, ctx.lang),
+        qr_image: scan_id.as_deref().map(|id| state.qr_png_url(id)),
+        qr_content,
+        random: s.handle.clone(),
+        scan_id,
+        scanned_user_id: if authorized {
+            s.scanned_by.clone()
+        } else {
+            None
+        },
+        status: match status {
             Status::Pending => 0,
             Status::Scanned => 1,
             Status::Authorized => 2,
             Status::Cancelled => 3,
             Status::Expired => -1,
         },
-        "userInfo": user_info,
-        "ticket": if authorized { s.ticket.clone() } else { None },
-        // The scanner's id is part of the user: shown only once the user agreed.
-        "scannedUserId": if authorized { s.scanned_by.clone() } else { None },
-        "description": status_description(status, ctx.lang),
-    });
-    with_rotation(&ctx.state, data, &s).await
+        ticket: if authorized { s.ticket.clone() } else { None },
+        user_info,
+    })
 }
 
 async fn exchange(ctx: Ctx<Code, limit::Exchange>) -> Reply<Code> {

@@ -6,7 +6,7 @@ use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
@@ -76,14 +76,16 @@ async fn generate_data(ctx: &Ctx<V3, limit::Generate>) -> Result<Value, ApiError
     Ok(with_generate_extras(data, &s))
 }
 
-async fn status(Query(q): Query<Params>, ctx: Ctx<V3, limit::Poll>) -> Reply<V3> {
-    ctx.reply(status_data(&ctx, &q).await)
+async fn status(Query(q): Query<Params>, mut ctx: Ctx<V3, limit::Poll>) -> Reply<V3> {
+    let r = status_data(&mut ctx, &q).await;
+    ctx.reply(r)
 }
 
 /// `status` as a word, who scanned, and once authorized the token set or the ticket.
-async fn status_data(ctx: &Ctx<V3, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
-    let state = &ctx.state;
+async fn status_data(ctx: &mut Ctx<V3, limit::Poll>, q: &Params) -> Result<Value, ApiError> {
     let s = poll(ctx, q, "qrcodeId").await?;
+    let ctx = &*ctx;
+    let state = &ctx.state;
     let status = s.status_at(now_ms());
     let mut data = json!({
         "status": match status {
@@ -178,7 +180,7 @@ async fn set_status(ctx: Ctx<V3, limit::Poll>) -> Reply<V3> {
 struct NoData;
 
 impl Envelope for NoData {
-    fn ok(lang: Lang, _: Option<&'static str>, _: Value) -> Response {
+    fn ok<T: Serialize>(lang: Lang, _: Option<&'static str>, _: T) -> Response {
         Json(json!({
             "statusCode": 200,
             "message": v3_ok_message(lang),

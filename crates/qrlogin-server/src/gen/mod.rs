@@ -10,6 +10,7 @@ pub mod g4;
 pub mod history;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -136,16 +137,19 @@ pub(crate) fn merged(mut data: Value, extra: Map<String, Value>) -> Value {
 /// A requester's poll of the session whose handle is the query parameter `param` (`random` or
 /// `qrcodeId`), held while `wait`/`known` say so (PROTOCOL.md §4.5).
 pub(crate) async fn poll<E: Envelope, L>(
-    ctx: &Ctx<E, L>,
+    ctx: &mut Ctx<E, L>,
     q: &HashMap<String, String>,
     param: &str,
-) -> Result<QrSession, ApiError> {
+) -> Result<Arc<QrSession>, ApiError> {
     let handle = q
         .get(param)
         .map(|h| h.trim())
         .filter(|h| !h.is_empty())
         .ok_or(ApiError::QrNotFound)?;
     let (wait, known) = long_poll_params(q);
+    if wait.is_some_and(|w| w > 0) && known.is_some() {
+        ctx.detach_for_hold();
+    }
     ctx.state.long_poll(ctx.ip, handle, wait, known).await
 }
 
@@ -158,9 +162,12 @@ pub(crate) async fn with_rotation(
     Ok(merged(data, state.rotation_fields(s).await?))
 }
 
-/// The user who scanned, if any (a recent copy: polls read no database).
-pub(crate) async fn scanner(state: &AppState, s: &QrSession) -> Result<Option<User>, ApiError> {
-    Ok(state.server.scanner_of(s).await?.map(|u| User::clone(&u)))
+/// The user who scanned, if any (a recent copy shared, not copied: polls read no database).
+pub(crate) async fn scanner(
+    state: &AppState,
+    s: &QrSession,
+) -> Result<Option<Arc<User>>, ApiError> {
+    Ok(state.server.scanner_of(s).await?)
 }
 
 /// What a `returnFullUserInfo` poll carries once authorized.
@@ -168,7 +175,7 @@ pub(crate) enum PollUser {
     /// The first authorized poll: the user and the session's tokens.
     Delivered(Box<Exchanged>),
     /// Every later poll: the user, without a token (PROTOCOL.md §4.2, delivered once).
-    Already(Box<User>),
+    Already(Arc<User>),
 }
 
 /// With `returnFullUserInfo` on, the first authorized poll carries the user with tokens. When
@@ -203,9 +210,7 @@ pub(crate) async fn full_user_on_poll<E: Envelope, L>(
     {
         return Ok(Some(PollUser::Delivered(Box::new(ex))));
     }
-    Ok(scanner(state, s)
-        .await?
-        .map(|u| PollUser::Already(Box::new(u))))
+    Ok(scanner(state, s).await?.map(PollUser::Already))
 }
 
 /// A generation's user object with a token: `(state, user, token, token expiry)`.

@@ -9,10 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request};
-use axum::http::{Extensions, HeaderMap, HeaderValue};
+use axum::http::{header, Extensions, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Serialize;
 
 use super::reply::{Envelope, Reply};
 use super::request::{exchange_auth, header_str, json_body};
@@ -72,7 +72,10 @@ impl<E: Envelope, L: limit::Limit> FromRequest<AppState> for Ctx<E, L> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let lang = Lang::from_api_headers(req.headers());
         let ip = client_ip(req.extensions());
-        let headers = detached(req.headers());
+        // Moved, not copied: most requests are answered at once. A held long-poll keeps only
+        // copies of the few headers it reads after the wait (`Ctx::detach_for_hold`).
+        let mut req = req;
+        let headers = std::mem::take(req.headers_mut());
         let body = Bytes::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -90,16 +93,27 @@ impl<E: Envelope, L: limit::Limit> FromRequest<AppState> for Ctx<E, L> {
     }
 }
 
-/// A copy of the headers that owns its bytes. hyper's header values are slices of the
-/// connection's read buffer (8 KiB), which a held long-poll would otherwise keep alive for its
-/// whole wait: with 10 000 waiters that is most of the server's memory (BENCHMARKS.md row 6).
-fn detached(headers: &HeaderMap) -> HeaderMap {
-    let mut owned = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        // `from_bytes` copies; the bytes were a valid header value already.
-        if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
-            copy.set_sensitive(value.is_sensitive());
-            owned.append(name.clone(), copy);
+/// The headers a long-poll reads after its wait: the app and the client credentials of the
+/// exchange a G1 poll makes once authorized, and what the device-code grant's form needs.
+const READ_AFTER_HOLD: [HeaderName; 3] = [
+    HeaderName::from_static("x-authing-app-id"),
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+];
+
+/// Owned copies of the headers `keep` names. hyper's header values (and a small body) are
+/// slices of the connection's 8 KiB read buffer, which a held long-poll would otherwise keep
+/// alive for its whole wait, and hyper would reserve a second one meanwhile to notice the
+/// client leaving: with 10 000 waiters that is most of the server's memory (BENCHMARKS.md row 6).
+fn detached(headers: &HeaderMap, keep: &[HeaderName]) -> HeaderMap {
+    let mut owned = HeaderMap::new();
+    for name in keep {
+        for value in headers.get_all(name) {
+            // `from_bytes` copies; the bytes were a valid header value already.
+            if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
+                copy.set_sensitive(value.is_sensitive());
+                owned.append(name.clone(), copy);
+            }
         }
     }
     owned
@@ -113,6 +127,15 @@ fn client_ip(ext: &Extensions) -> IpAddr {
     ext.get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+impl<E, L> Ctx<E, L> {
+    /// Before a long-poll is held: let go of the request's bytes (headers and body are slices
+    /// of hyper's read buffer), keeping owned copies of what the handler reads afterwards.
+    pub fn detach_for_hold(&mut self) {
+        self.headers = detached(&self.headers, &READ_AFTER_HOLD);
+        self.body = Bytes::copy_from_slice(&self.body);
+    }
 }
 
 impl<E: Envelope, L> Ctx<E, L> {
@@ -144,16 +167,16 @@ impl<E: Envelope, L> Ctx<E, L> {
     }
 
     /// The reply, with the envelope's own success message.
-    pub fn reply(&self, result: Result<Value, ApiError>) -> Reply<E> {
+    pub fn reply<T: Serialize>(&self, result: Result<T, ApiError>) -> Reply<E, T> {
         Reply::new(self.lang, None, result)
     }
 
     /// The reply, with the endpoint's success message (zh-CN, en-US).
-    pub fn reply_saying(
+    pub fn reply_saying<T: Serialize>(
         &self,
         (zh, en): (&'static str, &'static str),
-        result: Result<Value, ApiError>,
-    ) -> Reply<E> {
+        result: Result<T, ApiError>,
+    ) -> Reply<E, T> {
         Reply::new(self.lang, Some(self.lang.pick(zh, en)), result)
     }
 }

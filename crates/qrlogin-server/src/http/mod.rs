@@ -81,7 +81,7 @@ impl AppState {
         handle: &str,
         wait: Option<u64>,
         known: Option<Status>,
-    ) -> Result<QrSession, ApiError> {
+    ) -> Result<Arc<QrSession>, ApiError> {
         let _hold = match (wait, known) {
             (Some(w), Some(_)) if w > 0 => Some(self.held_polls.try_hold(client, handle)?),
             _ => None,

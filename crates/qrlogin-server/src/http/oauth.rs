@@ -23,7 +23,7 @@ use crate::sessions::Exchanged;
 pub(crate) struct OAuth;
 
 impl Envelope for OAuth {
-    fn ok(_: Lang, _: Option<&'static str>, data: Value) -> Response {
+    fn ok<T: serde::Serialize>(_: Lang, _: Option<&'static str>, data: T) -> Response {
         Json(data).into_response()
     }
 

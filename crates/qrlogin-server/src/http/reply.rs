@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::errors::ApiError;
@@ -16,8 +17,10 @@ use crate::ids;
 
 /// How a generation spells its replies.
 pub(crate) trait Envelope: Send + 'static {
-    /// A success carrying `data`; `message` is the endpoint's own success message, if it has one.
-    fn ok(lang: Lang, message: Option<&'static str>, data: Value) -> Response;
+    /// A success carrying `data` (a `Value`, or a struct whose fields are in the order a
+    /// `Value` object would print them: by name); `message` is the endpoint's own success
+    /// message, if it has one.
+    fn ok<T: Serialize>(lang: Lang, message: Option<&'static str>, data: T) -> Response;
     /// A refusal, with `Retry-After` when it is a rate limit.
     fn fail(lang: Lang, e: &ApiError) -> Response;
 }
@@ -26,9 +29,21 @@ pub(crate) trait Envelope: Send + 'static {
 /// limit on 429).
 pub(crate) struct Code;
 
+/// `{code, data, message}`, written straight from the reply (no `Value` tree per request).
+#[derive(Serialize)]
+struct CodeOk<'a, T> {
+    code: u16,
+    data: T,
+    message: &'a str,
+}
+
 impl Envelope for Code {
-    fn ok(_: Lang, message: Option<&'static str>, data: Value) -> Response {
-        let body = json!({"code": 200, "message": message.unwrap_or(""), "data": data});
+    fn ok<T: Serialize>(_: Lang, message: Option<&'static str>, data: T) -> Response {
+        let body = CodeOk {
+            code: 200,
+            data,
+            message: message.unwrap_or(""),
+        };
         (StatusCode::OK, Json(body)).into_response()
     }
 
@@ -47,9 +62,22 @@ impl Envelope for Code {
 /// `requestId`, and its HTTP status is its `statusCode`.
 pub(crate) struct V3;
 
+/// `{data, message, statusCode}`.
+#[derive(Serialize)]
+struct V3Ok<'a, T> {
+    data: T,
+    message: &'a str,
+    #[serde(rename = "statusCode")]
+    status_code: u16,
+}
+
 impl Envelope for V3 {
-    fn ok(lang: Lang, _: Option<&'static str>, data: Value) -> Response {
-        let body = json!({"statusCode": 200, "message": v3_ok_message(lang), "data": data});
+    fn ok<T: Serialize>(lang: Lang, _: Option<&'static str>, data: T) -> Response {
+        let body = V3Ok {
+            data,
+            message: v3_ok_message(lang),
+            status_code: 200,
+        };
         (StatusCode::OK, Json(body)).into_response()
     }
 
@@ -68,16 +96,17 @@ impl Envelope for V3 {
 }
 
 /// What a handler answers: rendered by the envelope `E` when axum turns it into a response.
+/// The data is a `Value`, or a struct for the hot replies (polls).
 #[must_use]
-pub(crate) struct Reply<E> {
+pub(crate) struct Reply<E, T = Value> {
     lang: Lang,
     message: Option<&'static str>,
-    result: Result<Value, ApiError>,
+    result: Result<T, ApiError>,
     envelope: PhantomData<fn() -> E>,
 }
 
-impl<E: Envelope> Reply<E> {
-    pub fn new(lang: Lang, message: Option<&'static str>, result: Result<Value, ApiError>) -> Self {
+impl<E: Envelope, T: Serialize> Reply<E, T> {
+    pub fn new(lang: Lang, message: Option<&'static str>, result: Result<T, ApiError>) -> Self {
         Reply {
             lang,
             message,
@@ -87,7 +116,7 @@ impl<E: Envelope> Reply<E> {
     }
 }
 
-impl<E: Envelope> IntoResponse for Reply<E> {
+impl<E: Envelope, T: Serialize> IntoResponse for Reply<E, T> {
     fn into_response(self) -> Response {
         match self.result {
             Ok(data) => E::ok(self.lang, self.message, data),
