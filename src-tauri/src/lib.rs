@@ -142,12 +142,11 @@ pub fn run() {
             eprintln!("qrlogin: could not start the window: {e}");
             std::process::exit(1);
         });
-    if !kiosk {
-        window_state::save_when_settled(app.handle());
-    }
     exit_on_signals(app.handle().clone());
     live_config::watch(app.handle().clone(), settings.sources, started_with);
     app.run(move |handle, event| match event {
+        // The config's window exists from here on (Tauri creates it when the loop is ready).
+        tauri::RunEvent::Ready if !kiosk => window_state::save_when_settled(handle),
         tauri::RunEvent::ExitRequested {
             api, code: None, ..
         } if kiosk => {
