@@ -36,7 +36,11 @@ fn main() {
     later.sort_by(f64::total_cmp);
     println!(
         "{}: first {:.1} ms, later median {:.2} ms",
-        if eager { "eager (reqwest's own)" } else { "build_client" },
+        if eager {
+            "eager (reqwest's own)"
+        } else {
+            "build_client"
+        },
         first.as_secs_f64() * 1e3,
         later[later.len() / 2]
     );
