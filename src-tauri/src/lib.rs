@@ -21,11 +21,11 @@ pub mod signed_in;
 pub mod startup;
 pub mod state;
 pub mod webview_memory;
+pub mod window_state;
 
 use clap::Parser;
 use state::AppState;
 use tauri::{Manager, Runtime};
-use tauri_plugin_window_state::StateFlags;
 
 /// The app, written once and generic over the runtime so that tests build it on the mock runtime.
 pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
@@ -136,11 +136,7 @@ pub fn run() {
     let builder = if kiosk {
         builder
     } else {
-        builder.plugin(
-            tauri_plugin_window_state::Builder::default()
-                .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
-                .build(),
-        )
+        builder.plugin(window_state::plugin())
     };
     let app = build_app(builder, state)
         .build(tauri::generate_context!())
@@ -151,6 +147,8 @@ pub fn run() {
     exit_on_signals(app.handle().clone());
     live_config::watch(app.handle().clone(), settings.sources, started_with);
     app.run(move |handle, event| match event {
+        // The config's window exists from here on (Tauri creates it when the loop is ready).
+        tauri::RunEvent::Ready if !kiosk => window_state::save_when_settled(handle),
         tauri::RunEvent::ExitRequested {
             api, code: None, ..
         } if kiosk => {

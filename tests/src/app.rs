@@ -841,6 +841,16 @@ impl App {
         .await
     }
 
+    /// Moves and resizes the window at once, as a person dragging its title bar and corner would
+    /// (WebDriver "set window rect").
+    pub async fn set_window_rect(&self, x: u32, y: u32, width: u32, height: u32) {
+        self.wd(
+            "set window rect",
+            self.client().set_window_rect(x, y, width, height),
+        )
+        .await
+    }
+
     /// Fails the test with the window's state and a screenshot, from scenario code.
     pub async fn fail_with(&self, step: &str, msg: impl Into<String>) -> ! {
         self.fail(step, msg.into()).await

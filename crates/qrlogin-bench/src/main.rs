@@ -28,6 +28,8 @@ use util::{arg, arg_str, write_json};
 
 #[tokio::main]
 async fn main() {
+    // reqwest 0.13 runs rustls on the process's crypto provider (ring): before any client.
+    qrlogin_core::trust::install_crypto_provider();
     let args: Vec<String> = std::env::args().collect();
     let cmd = args.get(1).map(String::as_str).unwrap_or("");
     let out_default = match cmd {

@@ -40,6 +40,7 @@ fn client_pairs(config: &Config) -> Result<Vec<(&'static str, String)>, String> 
 }
 
 fn http() -> Result<reqwest::Client, String> {
+    qrlogin_core::trust::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
         .build()

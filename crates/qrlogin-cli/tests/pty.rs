@@ -166,6 +166,7 @@ async fn device_login_in_a_pty_then_token_status_logout() {
     assert!(out.status.success(), "{out:?}");
     let token = String::from_utf8(out.stdout).unwrap();
     assert_eq!(token.lines().count(), 1);
+    qrlogin_core::trust::install_crypto_provider();
     let http = reqwest::Client::new();
     let profile = |t: String| {
         let http = http.clone();

@@ -1,7 +1,7 @@
 //! HTTP with the engine's limits: connect timeout 5 s, request timeout 10 s (long-poll: wait + 5 s),
 //! replies over 1 MiB rejected while streaming. A [`Transport`] trait lets tests script replies.
-//! The client trusts the OS certificate store plus `network.ca_file`, and goes out through
-//! `network.proxy` ([`NetworkOptions`]).
+//! The client trusts the OS certificate store plus `network.ca_file` (read at the first https
+//! handshake: `trust.rs`), and goes out through `network.proxy` ([`NetworkOptions`]).
 
 use std::fmt;
 use std::future::Future;
@@ -205,11 +205,10 @@ pub fn build_client_with(
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.request_timeout)
         .user_agent(user_agent())
-        .redirect(redirect_policy());
-    // On top of the OS store (rustls-tls-native-roots), never instead of it.
-    for cert in network.extra_roots()? {
-        builder = builder.add_root_certificate(cert);
-    }
+        .redirect(redirect_policy())
+        // The OS store plus network.ca_file, on ring; the store is read at the first https
+        // handshake, not here (trust.rs).
+        .tls_backend_preconfigured(crate::trust::client_config(network.extra_roots()?));
     builder = match &network.proxy {
         // reqwest reads HTTP(S)_PROXY, ALL_PROXY and NO_PROXY by default.
         ProxyChoice::System => builder,
@@ -348,20 +347,36 @@ impl NetworkOptions {
 
     /// Reads and parses `ca_file`, so that a missing or broken file is reported at start-up with
     /// the key's name, not later as a failed TLS handshake.
-    pub fn extra_roots(&self) -> Result<Vec<reqwest::Certificate>, CoreError> {
+    pub fn extra_roots(
+        &self,
+    ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, CoreError> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
         let Some(path) = &self.ca_file else {
             return Ok(Vec::new());
         };
         let bad =
             |why: String| CoreError::Config(format!("network.ca_file {}: {why}", path.display()));
         let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})")))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad(format!("not a PEM certificate file ({e})")))?;
         if certs.is_empty() {
             return Err(bad(
                 "holds no certificate (expected one or more -----BEGIN CERTIFICATE----- blocks)"
                     .into(),
             ));
+        }
+        // Parsed as trust anchors now (cheap: only these), so that a damaged certificate is
+        // reported here and not at the first handshake, where the OS store is read (trust.rs).
+        let mut anchors = rustls::RootCertStore::empty();
+        for (i, cert) in certs.iter().enumerate() {
+            anchors.add(cert.clone()).map_err(|e| {
+                bad(format!(
+                    "certificate {} of {} cannot be used as a CA ({e})",
+                    i + 1,
+                    certs.len()
+                ))
+            })?;
         }
         Ok(certs)
     }

@@ -28,6 +28,7 @@ pub mod session;
 pub mod session_store;
 pub mod tips;
 pub mod tls;
+pub mod trust;
 
 pub use dialect::{DialectId, ScanStatus};
 pub use error::{CoreError, ErrorKind};

@@ -45,6 +45,17 @@ fn inner<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'sta
 
 fn describe(e: &rustls::Error) -> Option<String> {
     use rustls::CertificateError as C;
+    // The platform verifier's words when the OS store held nothing usable (trust.rs reads it at
+    // the first https handshake).
+    if matches!(e, rustls::Error::General(m) if m.contains("No CA certificates")) {
+        return Some(
+            "this computer has no CA certificates to check the server's certificate against \
+             (its certificate store is empty or unreadable): install the system's CA \
+             certificates (ca-certificates), or set network.ca_file to your organization's CA \
+             certificate (PEM)"
+                .into(),
+        );
+    }
     let rustls::Error::InvalidCertificate(cert) = e else {
         return None;
     };

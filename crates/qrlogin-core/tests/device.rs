@@ -179,6 +179,7 @@ impl Idp {
             .expect("the authlib server starts")
             .unwrap()
             .expect("its address");
+        qrlogin_core::trust::install_crypto_provider();
         Idp {
             _child: child,
             base,

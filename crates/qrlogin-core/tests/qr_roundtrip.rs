@@ -420,6 +420,7 @@ async fn from_image_re_renders_a_server_qr() {
         ),
     ])
     .await;
+    qrlogin_core::trust::install_crypto_provider();
     let client = reqwest::Client::new();
 
     let r = qr::from_image(&client, &format!("{base}/qr.jpg"), None)
@@ -463,6 +464,7 @@ async fn from_image_re_renders_a_server_qr() {
 async fn from_image_passes_a_non_qr_through() {
     let round = round_code_png();
     let base = serve(vec![("/wxacode", ok("image/png", round.clone()))]).await;
+    qrlogin_core::trust::install_crypto_provider();
     let client = reqwest::Client::new();
     let r = qr::from_image(&client, &format!("{base}/wxacode"), None)
         .await
@@ -490,6 +492,7 @@ async fn from_image_reports_download_errors() {
         ("/big", ok("image/png", vec![0u8; 3 * 1024 * 1024])),
     ])
     .await;
+    qrlogin_core::trust::install_crypto_provider();
     let client = reqwest::Client::new();
     assert!(matches!(
         qr::from_image(&client, &format!("{base}/html"), None).await,
@@ -540,6 +543,7 @@ async fn media_limits_and_types() {
         ),
     ])
     .await;
+    qrlogin_core::trust::install_crypto_provider();
     let client = reqwest::Client::new();
     let limits = FetchLimits::default();
 
@@ -594,6 +598,7 @@ async fn media_limits_and_types() {
 
 #[tokio::test]
 async fn media_schemes_and_data_urls() {
+    qrlogin_core::trust::install_crypto_provider();
     let client = reqwest::Client::new();
     let limits = FetchLimits::default();
     for bad in [

@@ -56,6 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let base = String::from_utf8(line)?.trim().to_owned();
     let addr: SocketAddr = base.trim_start_matches("http://").parse()?;
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::new();
 
     let gene: serde_json::Value = http

@@ -159,6 +159,7 @@ async fn measure(
         children.push(child);
         bases.push(base);
     }
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(40))
         .pool_max_idle_per_host(256)

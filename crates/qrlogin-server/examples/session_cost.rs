@@ -199,6 +199,7 @@ async fn start(label: &'static str, bin: &Path) -> Result<Target, BoxError> {
     })
     .await??;
     let base = format!("http://{addr}");
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::new();
     let signin: Value = http
         .post(format!("{base}/api/v3/signin"))

@@ -71,6 +71,16 @@ mod serve;
 #[cfg(feature = "phone-client")]
 pub mod phone;
 
+/// Makes ring rustls' process-wide crypto provider. reqwest 0.13 (built `rustls-no-provider`,
+/// see the workspace Cargo.toml) builds its TLS on that provider and panics without one, so every
+/// reqwest client of this crate, its tests and benchmarks calls this first. Idempotent.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err only when another thread installed one in between: that one is kept.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use errors::{ApiError, Error};
 pub use history::{LoginRecord, HISTORY_KEEP};

@@ -123,6 +123,7 @@ impl Phone {
 
     fn with_headers(headers: reqwest::header::HeaderMap) -> Phone {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        crate::install_crypto_provider();
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .default_headers(headers)

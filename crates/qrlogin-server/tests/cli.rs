@@ -290,6 +290,7 @@ async fn desktop_login(
     user: (&str, &str),
 ) -> String {
     use qrlogin_server::phone::Phone;
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::new();
     let gene: Value = http
         .post(format!("{base}/api/v3/gene-qrcode"))
@@ -336,6 +337,7 @@ async fn desktop_login(
 }
 
 async fn signed_in(base: &str, token: &str) -> bool {
+    qrlogin_server::install_crypto_provider();
     reqwest::Client::new()
         .get(format!("{base}/api/v3/get-profile"))
         .bearer_auth(token)
@@ -518,6 +520,7 @@ async fn an_operator_lists_and_ends_sessions_disables_users_rotates_secrets_and_
     );
     let new_secret = rotated["appSecret"].as_str().expect("secret");
     assert_ne!(new_secret, app.app_secret);
+    qrlogin_server::install_crypto_provider();
     let refused = reqwest::Client::new()
         .post(format!("{base}/oidc/token/introspection"))
         .form(&[
@@ -529,6 +532,7 @@ async fn an_operator_lists_and_ends_sessions_disables_users_rotates_secrets_and_
         .await
         .expect("introspect");
     assert_eq!(refused.status().as_u16(), 401);
+    qrlogin_server::install_crypto_provider();
     let accepted = reqwest::Client::new()
         .post(format!("{base}/oidc/token/introspection"))
         .form(&[

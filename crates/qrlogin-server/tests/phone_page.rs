@@ -143,6 +143,7 @@ async fn cookie_is_httponly_strict_and_cookie_calls_need_the_csrf_header() {
     let qr = d["qrContent"].as_str().expect("qr");
     let scan = d["scanId"].as_str().expect("scan");
     // Walk the form by hand to see the cookies.
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

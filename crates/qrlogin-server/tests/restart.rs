@@ -42,6 +42,7 @@ async fn a_session_authorized_before_a_restart_is_exchanged_after_it() {
         .await
         .expect("serve");
     let base = running.base_url().to_owned();
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::new();
     let s: Value = http
         .get(format!("{base}/api/v3/get-qrcode-status?qrcodeId={id}"))
@@ -193,6 +194,7 @@ async fn a_server_killed_with_sigkill_mid_login_restarts_and_the_login_completes
         .expect("free port")
         .port();
     let base = format!("http://127.0.0.1:{port}");
+    qrlogin_server::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut child = serve_child(&db, port, &http).await;
 

@@ -121,6 +121,7 @@ pub fn config(dialect: DialectId) -> ClientConfig {
 
 pub fn client(fake: &Arc<Fake>, config: ClientConfig) -> Arc<Client> {
     let transport: Arc<dyn Transport> = fake.clone();
+    qrlogin_core::trust::install_crypto_provider();
     Arc::new(Client::with_transport(config, transport, reqwest::Client::new()).unwrap())
 }
 

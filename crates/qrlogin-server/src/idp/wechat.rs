@@ -205,6 +205,7 @@ struct ErrReply {
 
 impl Wechat {
     pub fn new(base: &str) -> Wechat {
+        crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .build()

@@ -81,6 +81,7 @@ pub async fn start_serving(new_app: NewApp, options: ServeOptions) -> TestServer
     }
     let running = server.serve(options).await.expect("serve");
     let base = running.base_url().to_owned();
+    qrlogin_server::install_crypto_provider();
     TestServer {
         server,
         running: Some(running),
