@@ -7,7 +7,8 @@
 #   scripts/bench.sh --quick    tiny sizes, same code paths (a couple of minutes once built)
 #   scripts/bench.sh --app-only rows 2-4 only (the real app vs the hello-world)
 #   BENCH_NO_BUILD=1            measure the binaries already built (a re-run, or rows 2-4 alone
-#                               with --app-only; BENCH_APP_BIN picks another app binary)
+#                               with --app-only; BENCH_APP_BIN picks another app binary,
+#                               BENCH_DRIVER another driver)
 #   scripts/bench.sh --debug    debug builds of the app, the hello-world and the driver (cargo
 #                               build, minutes instead of a 15+ min release build; rows 2-4 only;
 #                               ratios of debug builds, not shipping numbers)
@@ -114,6 +115,9 @@ else
 fi
 # BENCH_APP_BIN: measure another build of the app (e.g. main's, for a before/after).
 app_bin=${BENCH_APP_BIN:-$app_bin}
+# BENCH_DRIVER: another build of the driver (rows 2-3 take their times from the app's paint log,
+# so a debug driver measures the same; it only decodes row 2's screenshots more slowly).
+driver=${BENCH_DRIVER:-$driver}
 for f in "$app_bin" "$hello_bin" "$driver"; do [[ -x $f ]] || die "missing $f"; done
 
 # ---- measure ------------------------------------------------------------------------------------
@@ -161,7 +165,7 @@ machine=$(
   echo "- rustc: $(rustc --version)"
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- Mode: $( ((QUICK)) && echo 'quick (--quick: tiny sizes, not for conclusions)' || echo full)$( ((APP_ONLY)) && echo ', rows 2-4 only')"
-  echo "- Builds: $build_kind$( [[ -n ${BENCH_APP_BIN:-} ]] && echo ", app binary $BENCH_APP_BIN")"
+  echo "- Builds: $build_kind$( [[ -n ${BENCH_APP_BIN:-} ]] && echo ", app binary $BENCH_APP_BIN")$( [[ -n ${BENCH_DRIVER:-} ]] && echo ", driver $BENCH_DRIVER")"
   echo "- Load average before rows 2-4: $load_before (the machine is shared: read ratios within this run, not absolute times)"
 )
 total=$((SECONDS - t_all))

@@ -320,8 +320,13 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
       bridge.onConfigReloaded?.(onConfigReloaded)?.catch(() => {}),
     ]);
+    // The first attempt's channel goes with the first question: with nothing remembered the
+    // shell hands it the QR it made while this page loaded, in the same round trip.
+    const seq = ++loginSeq;
     try {
-      applyInfo(await bridge.appInfo());
+      applyInfo(await bridge.appInfo((event) => {
+        if (seq === loginSeq) onEvent(event);
+      }));
     } catch {
       applyInfo({});
     }
@@ -331,9 +336,9 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     render(doc, view);
 
     if (info.remembered === false) {
-      // Nothing to restore: the shell already started the first attempt while this page loaded,
-      // and start_login hands over its QR at once.
-      await Promise.all([beginLogin(view.notice), listening]);
+      // Nothing to restore: the shell already started the first attempt while this page loaded;
+      // its events come on the channel above (or start_login hands them over at once).
+      await Promise.all([info.loginStarted ? null : beginLogin(view.notice), listening]);
       return;
     }
     // Restoring can end the session (`session-ended`): the listener must be in place first.

@@ -13,9 +13,16 @@ function invoke(command, args) {
   return core().invoke(command, args);
 }
 
-/** `{version, lang, kiosk: {enabled, idleSignOutSecs, warnSecs}, server: {embedded, lan, url, dialect}, demo}` */
-export async function appInfo() {
-  return invoke('app_info');
+/**
+ * `{version, lang, kiosk: {enabled, idleSignOutSecs, warnSecs}, server: {embedded, lan, url, dialect},
+ * demo, remembered, loginStarted}`. With `onEvent`, nothing remembered also starts the login: its
+ * LoginEvents go to `onEvent` as after startLogin, and `loginStarted` is true.
+ */
+export async function appInfo(onEvent) {
+  if (!onEvent) return invoke('app_info');
+  const channel = new (core().Channel)();
+  channel.onmessage = onEvent;
+  return invoke('app_info', { onEvent: channel });
 }
 
 /** The remembered profile if its token is still good, else null. */

@@ -3,9 +3,10 @@
 //!
 //! The first attempt of a start does not wait for the page: when nothing is remembered, `setup`
 //! starts it as soon as the backend is ready, while the webview is still loading, and its events
-//! wait in a [`Relay`] until the page's `start_login` hands over a channel. The page then gets
-//! the QR that was made in the meantime at once, instead of asking the server only after its
-//! scripts ran and waiting for the answer.
+//! wait in a [`Relay`] until the page hands over a channel (with its first question, `app_info`,
+//! or `start_login`). The page then gets the QR that was made in the meantime at once, instead of
+//! asking the server only after its scripts ran and waiting for the answer. Whether a session is
+//! remembered is not waited for (remembered_at_start.rs): the attempt is withdrawn if one is.
 
 use crate::after_login::{self, Redirect};
 use crate::backend::Current;
@@ -161,8 +162,9 @@ fn start<R: Runtime>(
     state.replace_login(Some(LoginSession::start(client, opts, sink)));
 }
 
-/// The page's `start_login`: the first call takes over the attempt the shell started ahead of it,
-/// if any; every other call starts a new attempt (cancelling the one in flight).
+/// The page's `start_login` (or its first `app_info` with a channel, when nothing is remembered):
+/// the first call takes over the attempt the shell started ahead of it, if any; every other call
+/// starts a new attempt (cancelling the one in flight).
 pub fn start_for_page<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
@@ -179,25 +181,23 @@ pub fn start_for_page<R: Runtime>(
     start(app, state, backend, move |event| deliver(&channel, event));
 }
 
-/// At start-up, once the backend is ready: starts the first attempt unless a remembered session
-/// may be restored (then the page decides after `restore_session`) or the page was faster.
+/// At start-up, once the backend is ready: starts the first attempt unless the page was faster
+/// or the token store has already said that a session is remembered. It does not wait for the
+/// store (remembered_at_start.rs): if a session turns up later, [`withdraw_prestart`] stops it.
 pub async fn prestart<R: Runtime>(app: &AppHandle<R>) {
-    // The token store may be the keyring (D-Bus): not on a runtime worker.
-    let handle = app.clone();
-    let remembered =
-        tauri::async_runtime::spawn_blocking(move || crate::persist::load(&handle).is_some())
-            .await
-            .unwrap_or(true);
-    crate::startup::mark("store-read");
-    if remembered {
+    let state = app.state::<AppState>();
+    if crate::remembered_at_start::known(&state) == Some(true) {
         return;
     }
-    let state = app.state::<AppState>();
     let Some(backend) = crate::backend::peek(&state).await else {
         return;
     };
     let mut first = state.first.lock().unwrap_or_else(|p| p.into_inner());
-    if !matches!(*first, First::Unclaimed) {
+    // Checked again under the lock: the store's answer may have come meanwhile, and its
+    // withdrawal takes this lock too, so one of the two always sees the other.
+    if !matches!(*first, First::Unclaimed)
+        || crate::remembered_at_start::known(&state) == Some(true)
+    {
         return;
     }
     let relay = std::sync::Arc::new(Relay::default());
@@ -206,10 +206,31 @@ pub async fn prestart<R: Runtime>(app: &AppHandle<R>) {
     *first = First::Prestarted(relay);
 }
 
-/// Whether the shell started the first attempt itself (so nothing was remembered to restore).
-pub fn prestarted(state: &AppState) -> bool {
+/// A session is remembered after all: the attempt the shell started ahead of the page is
+/// stopped before any window saw its code (the page restores the session instead).
+pub fn withdraw_prestart(state: &AppState) {
+    let mut first = state.first.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(*first, First::Prestarted(_)) {
+        *first = First::Unclaimed;
+        state.replace_login(None);
+        tracing::info!("a session is remembered: the first attempt is withdrawn");
+    }
+}
+
+/// Whether the page has asked its first question of this start (`app_info`) or taken an
+/// attempt already. Until then `app_info` answers from the store's reading at start.
+pub fn page_has_asked(state: &AppState) -> bool {
     let first = state.first.lock().unwrap_or_else(|p| p.into_inner());
-    matches!(*first, First::Prestarted(_))
+    matches!(*first, First::Claimed)
+}
+
+/// The page asked its first question and a session is remembered: no attempt now (the page
+/// restores the session); the next `start_login` starts a fresh one.
+pub fn claim_for_restore(state: &AppState) {
+    let mut first = state.first.lock().unwrap_or_else(|p| p.into_inner());
+    if let First::Prestarted(_) = std::mem::replace(&mut *first, First::Claimed) {
+        state.replace_login(None);
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@ use crate::embedded::Embedded;
 use crate::error::AppError;
 use crate::login;
 use crate::state::AppState;
+use qrlogin_core::config::Config;
 use qrlogin_core::dialect::DialectId;
 use qrlogin_core::session::Client;
 use qrlogin_core::tips::Lang;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -46,36 +48,87 @@ pub struct Current {
     pub embedded: bool,
 }
 
-/// Makes sure there is a backend: starts the embedded server when no server is configured, or
-/// the client for the configured one. Called from `setup` (so that it gets ready while the
-/// webview loads) and by every command that needs it, which then waits on the same lock.
-pub async fn ensure<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Result<(), AppError> {
-    let mut slot = state.backend.lock().await;
-    if slot.is_some() {
-        return Ok(());
-    }
-    let config = &state.config;
+/// Starts the backend before the window exists (from `run`, ahead of GTK, the webview and
+/// `setup`): the embedded server's database, migrations and key, or the configured server's
+/// client, are made while Tauri builds the window. [`ensure`] takes the result over.
+pub fn start_early(state: &AppState, data_dir: PathBuf) {
+    let config = state.config.clone();
+    let lang = state.lang();
+    let task = tauri::async_runtime::spawn(async move {
+        let backend = build(&config, lang, &data_dir).await?;
+        Ok::<_, AppError>((data_dir, backend))
+    });
+    *state
+        .early_backend
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(task);
+}
+
+/// The embedded server and its client, or the client for the configured server.
+async fn build(config: &Config, lang: Lang, data_dir: &Path) -> Result<Backend, AppError> {
     let backend = if config.server.url.trim().is_empty() {
-        let data_dir = app.path().app_data_dir()?;
-        let embedded = Embedded::start(&data_dir, config.server.lan, config.server.port).await?;
+        let embedded = Embedded::start(data_dir, config.server.lan, config.server.port).await?;
         crate::startup::mark("server-ready");
-        let client = login::client_for_embedded(config, &embedded, state.lang())?;
+        let client = login::client_for_embedded(config, &embedded, lang)?;
         Backend {
             client: Arc::new(client),
             embedded: Some(embedded),
         }
     } else {
-        let client = login::client_for_remote(config, state.lang())?;
+        let client = login::client_for_remote(config, lang)?;
         Backend {
             client: Arc::new(client),
             embedded: None,
         }
     };
+    crate::startup::mark("backend-ready");
+    Ok(backend)
+}
+
+/// Makes sure there is a backend: takes over the one [`start_early`] began, or starts the
+/// embedded server when no server is configured, or the client for the configured one. Called
+/// from `setup` and by every command that needs it, which then waits on the same lock.
+pub async fn ensure<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Result<(), AppError> {
+    let mut slot = state.backend.lock().await;
+    if slot.is_some() {
+        return Ok(());
+    }
+    let data_dir = app.path().app_data_dir()?;
+    let early = state
+        .early_backend
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    let early = match early {
+        Some(task) => match task.await {
+            Ok(result) => Some(result?),
+            Err(e) => {
+                tracing::warn!(error = %e, "the early backend start did not finish; starting again");
+                None
+            }
+        },
+        None => None,
+    };
+    let mut backend = match early {
+        Some((dir, backend)) if dir == data_dir => backend,
+        Some((dir, backend)) => {
+            // Not where Tauri keeps this app's data (cannot happen while settings.rs and Tauri
+            // agree on the directory); start over in the right place.
+            tracing::warn!(early = %dir.display(), data = %data_dir.display(), "the early backend used another data dir");
+            if let Some(embedded) = backend.embedded {
+                embedded.shutdown().await;
+            }
+            build(&state.config, state.lang(), &data_dir).await?
+        }
+        None => build(&state.config, state.lang(), &data_dir).await?,
+    };
+    if backend.client.config().app.lang != state.lang() {
+        backend.relang(state.lang())?;
+    }
     *slot = Some(backend);
     drop(slot);
     // Revocations that earlier runs could not deliver go out now that the server is known.
     crate::signed_in::after_start(app);
-    crate::startup::mark("backend-ready");
     Ok(())
 }
 

@@ -6,13 +6,14 @@
 use crate::attempts;
 use crate::backend;
 use crate::error::AppError;
+use crate::remembered_at_start;
 use crate::signed_in::{self, SignOutResult};
 use crate::state::AppState;
 use qrlogin_core::events::LoginEvent;
 use qrlogin_core::profile::Profile;
 use qrlogin_core::tips::Lang;
 use serde::Serialize;
-use tauri::ipc::Channel;
+use tauri::ipc::{Channel, JavaScriptChannelId};
 use tauri::{AppHandle, Runtime, State};
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,9 +41,13 @@ pub struct AppInfo {
     pub kiosk: KioskInfo,
     pub server: ServerInfo,
     pub demo: bool,
-    /// A session is remembered, so `restore_session` has something to check. `false` when the
-    /// shell found none and started the first attempt itself: the page goes to `start_login`.
+    /// A session is remembered, so `restore_session` has something to check. `false`: the page
+    /// goes to the QR (`start_login`, unless `login_started`).
     pub remembered: bool,
+    /// Nothing is remembered and the call brought a channel (`onEvent`): the first attempt's
+    /// events go to it, as after `start_login` (the QR the shell made while the page loaded comes
+    /// at once), so the page needs no second call before the QR.
+    pub login_started: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +57,7 @@ pub struct DemoCredentials {
     pub password: String,
 }
 
-async fn info_of<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> AppInfo {
+async fn info_of(state: &AppState, remembered: bool, login_started: bool) -> AppInfo {
     let backend = state.backend.lock().await;
     let k = &state.config.kiosk;
     let (embedded, lan, url, dialect) = match backend.as_ref() {
@@ -65,7 +70,6 @@ async fn info_of<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> AppInfo {
         None => (false, false, String::new(), String::new()),
     };
     drop(backend);
-    let remembered = !attempts::prestarted(state) && crate::persist::load(app).is_some();
     AppInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         lang: state.lang().as_str().into(),
@@ -82,17 +86,51 @@ async fn info_of<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> AppInfo {
         },
         demo: embedded,
         remembered,
+        login_started,
     }
 }
 
+/// The page's first question. With `onEvent` (a Channel) and nothing remembered, it also starts
+/// the login on that channel (see [`app_info_with`]).
 #[tauri::command]
 pub async fn app_info<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
+    webview: tauri::Webview<R>,
+    on_event: Option<JavaScriptChannelId>,
+) -> Result<AppInfo, AppError> {
+    let channel = on_event.map(|id| id.channel_on(webview));
+    app_info_with(&app, &state, channel).await
+}
+
+/// `app_info`: the first question of a start is answered from the token store's reading at start
+/// (waiting for it if need be, remembered_at_start.rs); a later one (a reloaded page) reads the
+/// store again. With nothing remembered and a `channel`, the first attempt (the one the shell
+/// started while the page loaded) is handed to it: one round trip from the page's script to its
+/// QR. With a session remembered, the attempt the shell may have started is withdrawn.
+pub async fn app_info_with<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    channel: Option<Channel<LoginEvent>>,
 ) -> Result<AppInfo, AppError> {
     crate::startup::mark("app-info");
-    backend::ensure(&app, &state).await?;
-    Ok(info_of(&app, &state).await)
+    backend::ensure(app, state).await?;
+    let remembered = if attempts::page_has_asked(state) {
+        remembered_at_start::now(app).await
+    } else {
+        remembered_at_start::wait(app).await
+    };
+    let login_started = if remembered {
+        attempts::claim_for_restore(state);
+        false
+    } else if let Some(channel) = channel {
+        let current = backend::current(app, state).await?;
+        attempts::start_for_page(app, state, current, channel);
+        true
+    } else {
+        false
+    };
+    Ok(info_of(state, remembered, login_started).await)
 }
 
 /// The remembered session, if the server still takes it (signed_in.rs: refreshed first when
@@ -166,7 +204,8 @@ pub async fn set_lan<R: Runtime>(
     enabled: bool,
 ) -> Result<AppInfo, AppError> {
     backend::set_lan(&app, &state, enabled).await?;
-    Ok(info_of(&app, &state).await)
+    let remembered = remembered_at_start::now(&app).await;
+    Ok(info_of(&state, remembered, false).await)
 }
 
 #[tauri::command]

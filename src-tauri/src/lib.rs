@@ -14,6 +14,7 @@ pub mod logging;
 pub mod login;
 pub mod paint_log;
 pub mod persist;
+pub mod remembered_at_start;
 pub mod revocation_queue;
 pub mod settings;
 pub mod sign_out_cli;
@@ -57,11 +58,15 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
                     kiosk::apply(&window);
                 }
             }
+            // Is a session remembered? Asked at the start of `run`, beside everything else (the
+            // keyring may have to be started over D-Bus); nothing but the page's first question
+            // waits for it, and a first attempt started meanwhile is withdrawn if it says yes.
+            remembered_at_start::spawn_read(app.handle());
             // The server (or the client for a configured one) gets ready while the webview
             // loads, not after the page asks for it; the page's first command waits on the same
             // lock. Spawned, never blocked on: setup runs on the UI thread.
-            // Then the first attempt starts, unless a session is remembered: its QR is made
-            // while the page loads and waits for the page's `start_login` (attempts.rs).
+            // Then the first attempt starts, unless a session is known to be remembered: its QR
+            // is made while the page loads and waits for the page's first question (attempts.rs).
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let state = handle.state::<AppState>();
@@ -121,6 +126,11 @@ pub fn run() {
 
     let started_with = settings.config.clone();
     let state = AppState::new(settings.config, settings.tips, settings.lang);
+    // Before the window: GTK's start and the webview's creation take a while, and neither the
+    // token store's answer nor the backend needs them (remembered_at_start.rs, backend.rs).
+    let data_dir = settings::app_data_dir();
+    remembered_at_start::start_early(&state, &data_dir, settings::IDENTIFIER);
+    backend::start_early(&state, data_dir);
     // Registered first, as the plugin asks: a second start hands over to the first and exits.
     let builder =
         tauri::Builder::default().plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {

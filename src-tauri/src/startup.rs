@@ -2,12 +2,12 @@
 //! with the milliseconds since `main`) and, when `QRLOGIN_PAINT_LOG` is set, appended to the paint
 //! log as `startup-<what> <CLOCK_MONOTONIC ns>` for `make bench` (row 3's breakdown).
 //!
-//! The milestones, in the order a start usually meets them: `main`, `setup` (the window exists),
-//! `page-loaded` (the webview finished loading ui/), `app-info` (the page's script asked its
-//! first question), `server-ready` (embedded server serving), `backend-ready` (login client
-//! made), `store-read` (the token store said whether a session is remembered), `login-started`
-//! (with nothing remembered: the shell's own first attempt, before the page asks), `qr-ready`
-//! (the first QR was generated and rendered), then the page's own `qr` paint.
+//! The milestones: `main`; then, side by side, the window (`setup`: it exists; `page-loaded`:
+//! the webview finished loading ui/; `app-info`: the page's script asked its first question),
+//! the token store (`store-read`: it said whether a session is remembered; asked from `main` on)
+//! and the backend (`server-ready`: embedded server serving; `backend-ready`: login client made;
+//! both started from `main` on); `login-started` (the shell's own first attempt, before the page
+//! asks), `qr-ready` (the first QR was generated and rendered), then the page's own `qr` paint.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;

@@ -12,16 +12,28 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
+/// The early backend start: the data dir it used and the backend.
+pub type EarlyBackend =
+    tauri::async_runtime::JoinHandle<Result<(std::path::PathBuf, Backend), crate::error::AppError>>;
+
 pub struct AppState {
     pub config: Config,
     pub tips: Tips,
     lang: RwLock<Lang>,
     /// A tokio mutex: switching to the LAN restarts the server across awaits.
     pub backend: tokio::sync::Mutex<Option<Backend>>,
+    /// The backend being started before the window exists (backend::start_early), until
+    /// `backend::ensure` takes it over.
+    pub early_backend: Mutex<Option<EarlyBackend>>,
     /// Dropping a `LoginSession` stops its polling, so replacing it cancels the old attempt.
     login: Mutex<Option<LoginSession>>,
     /// The first attempt of this start: started by the shell ahead of the page, or not.
     pub first: Mutex<First>,
+    /// Whether the token store held a session when this start read it (`None` until it
+    /// answered; remembered_at_start.rs).
+    pub remembered_at_start: Arc<tokio::sync::watch::Sender<Option<bool>>>,
+    /// The read above was started (once per start).
+    pub store_read_started: AtomicBool,
     attempts: AtomicU32,
     pub started: Instant,
     /// Where tokens are kept; opened on first use (it needs the app's data dir).
@@ -42,8 +54,11 @@ impl AppState {
             tips,
             lang: RwLock::new(lang),
             backend: tokio::sync::Mutex::new(None),
+            early_backend: Mutex::new(None),
             login: Mutex::new(None),
             first: Mutex::new(First::default()),
+            remembered_at_start: Arc::new(tokio::sync::watch::channel(None).0),
+            store_read_started: AtomicBool::new(false),
             attempts: AtomicU32::new(0),
             started: Instant::now(),
             token_store: OnceLock::new(),

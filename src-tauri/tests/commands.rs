@@ -124,7 +124,7 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
 
     // app_info names the configured server, not an embedded one.
     let info = rt
-        .block_on(commands::app_info(handle.clone(), app.state()))
+        .block_on(commands::app_info_with(&handle, &app.state(), None))
         .unwrap();
     assert!(!info.server.embedded);
     assert_eq!(info.server.url, running.base_url());
@@ -229,10 +229,27 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
         assert_eq!(mode, 0o600, "session.json must be private, is {mode:o}");
     }
 
-    // A new app instance restores the profile from the store, checked against the server.
+    // A new app instance restores the profile from the store, checked against the server. Its
+    // first question says so, and the QR the shell may have started meanwhile never reaches the
+    // window.
     drop(app);
     let app = make_app(config.clone());
     let handle = app.handle().clone();
+    let first_events: Events = Default::default();
+    let info = rt
+        .block_on(commands::app_info_with(
+            &handle,
+            &app.state(),
+            Some(channel(&first_events)),
+        ))
+        .unwrap();
+    assert!(info.remembered && !info.login_started, "{info:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        first_events.lock().unwrap().is_empty(),
+        "a signed-in start sent login events: {:?}",
+        first_events.lock().unwrap()
+    );
     let restored = rt
         .block_on(commands::restore_session(handle.clone(), app.state()))
         .unwrap()
@@ -251,11 +268,31 @@ fn commands_start_cancel_retry_sign_out_and_restore() {
         .unwrap()
         .is_none());
     drop(app);
+    let config_for_later_start = config.clone();
     let app = make_app(config);
     assert!(rt
         .block_on(commands::restore_session(app.handle().clone(), app.state()))
         .unwrap()
         .is_none());
+
+    // Nothing remembered: the first question with a channel starts the login on it, and the QR
+    // arrives without a start_login.
+    drop(app);
+    let app = make_app(config_for_later_start);
+    let events: Events = Default::default();
+    let info = rt
+        .block_on(commands::app_info_with(
+            app.handle(),
+            &app.state(),
+            Some(channel(&events)),
+        ))
+        .unwrap();
+    assert!(!info.remembered && info.login_started, "{info:?}");
+    let (qr, _) = wait_for(&events, "qrReady", 0, Duration::from_secs(10));
+    assert!(qr["data"]["svg"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/svg"));
 
     rt.block_on(running.shutdown());
     drop(server);

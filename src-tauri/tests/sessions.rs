@@ -338,7 +338,7 @@ fn sign_out_revokes_at_the_server_and_refresh_keeps_sessions_alive() {
     let introspect = Introspector::new(&base_url, &creds.app_id);
     assert!(introspect.active(&refresh), "nothing told the server yet");
     let app = make_app(config.clone());
-    rt.block_on(commands::app_info(app.handle().clone(), app.state()))
+    rt.block_on(commands::app_info_with(app.handle(), &app.state(), None))
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while introspect.active(&refresh) {

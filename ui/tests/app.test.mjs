@@ -28,6 +28,24 @@ test('start-up with nothing remembered: no restore_session, start_login right af
   assert.equal(doc.body.dataset.state, 'waiting');
 });
 
+test('start-up with nothing remembered: the QR comes with app_info itself, no second call', async () => {
+  // The shell hands the first attempt to the channel that came with app_info and may send its
+  // QR before app_info has answered: the page shows it, in app_info's language, and asks nothing else.
+  const { fake, doc, $ } = await bootApp({
+    app_info: (args) => {
+      args.onEvent.onmessage({ event: 'qrReady', data: qrReady() });
+      return { ...APP_INFO, remembered: false, loginStarted: true };
+    },
+  });
+  assert.ok(fake.calls[0].args.onEvent instanceof doc.defaultView.__TAURI__.core.Channel, 'the first question brings a Channel');
+  assert.deepEqual(fake.names().filter((n) => n !== 'ui_painted'), ['app_info']);
+  assert.equal(doc.body.dataset.state, 'waiting');
+  assert.ok(isShown($('qr')));
+  assert.equal($('title').textContent, 'Sign in with your phone');
+  fake.push('scanned', { nickname: 'Bob', avatar: null, tipHtml: 'Confirm on your phone' });
+  assert.equal(doc.body.dataset.state, 'scanned', 'later events of that attempt come on the same channel');
+});
+
 test('events pushed on the channel drive the page through to the profile', async () => {
   const { fake, doc, $ } = await bootApp();
   fake.push('starting', { attempt: 1 });
@@ -105,13 +123,16 @@ test('failed: retry only when retryable; retrying counts down under the tip', as
 
 test('events from a replaced channel are ignored', async () => {
   const { fake, doc, $ } = await bootApp();
-  const first = fake.channels[0];
+  // The one that came with app_info (unused: the page restored first) and start_login's.
+  assert.equal(fake.channels.length, 2);
+  const [withInfo, first] = fake.channels;
   fake.push('qrReady', qrReady());
   fake.push('expired', { tipHtml: 'Expired', retryTipHtml: 'Retry', refreshing: false });
   $('retry').click();
   await settle();
-  assert.equal(fake.channels.length, 2);
+  assert.equal(fake.channels.length, 3);
   first.onmessage({ event: 'scanned', data: { nickname: 'Mallory', avatar: null, tipHtml: 'stale' } });
+  withInfo.onmessage({ event: 'scanned', data: { nickname: 'Mallory', avatar: null, tipHtml: 'stale' } });
   assert.equal(doc.body.dataset.state, 'loading');
   assert.ok(!$('scanned-name').textContent.includes('Mallory'));
 });
