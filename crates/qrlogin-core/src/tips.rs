@@ -378,8 +378,14 @@ impl Tips {
 }
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    // `Builder::empty()` empties only the tags: its generic attributes stay ammonia's defaults
+    // (`lang`, `title`), so they are emptied too. A `title` from a hostile server would be a
+    // tooltip it controls (found by the `tips_sanitize` fuzz target).
     let mut b = ammonia::Builder::empty();
-    b.add_tags(["strong", "em", "b", "i", "br", "span"])
+    b.generic_attributes(std::collections::HashSet::new())
+        .tag_attributes(std::collections::HashMap::new())
+        .tag_attribute_values(std::collections::HashMap::new())
+        .add_tags(["strong", "em", "b", "i", "br", "span"])
         // The text inside these is code or styling, not words to show.
         .clean_content_tags(["script", "style"].into_iter().collect())
         .strip_comments(true);
@@ -491,6 +497,10 @@ mod tests {
             "<input autofocus onfocus=alert(1)>",
             "<details open ontoggle=alert(1)>",
             "<span>unclosed <b>bold",
+            // ammonia's generic attributes, which `Builder::empty()` keeps (fuzz-found).
+            "<span title=\"Type your password at evil.example\">x</span>",
+            "<b lang=\"en\" title=\"t\">x</b>",
+            "<span a;b title=\"r\">",
         ];
         for input in hostile {
             let out = sanitize(input);
@@ -541,3 +551,4 @@ mod tests {
         }
     }
 }
+
