@@ -17,6 +17,7 @@ use qrlogin_cli::session;
 use qrlogin_core::cant_scan::CantScan;
 use qrlogin_core::config::{self, Config, ConfigSources};
 use qrlogin_core::dialect::Requester;
+use qrlogin_core::http::{build_client_with, Limits, NetworkOptions, ReqwestTransport};
 use qrlogin_core::session_store::PendingRevocation;
 use qrlogin_core::tips::Tips;
 use qrlogin_core::{Client, ClientConfig, DialectId, LoginEvent, LoginSession, SessionOptions};
@@ -122,7 +123,22 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
                 .into(),
         );
     }
+    // A bad CA file or proxy is a config error (exit 2), named by its key, before any request.
+    network(&config)?;
     Ok(config)
+}
+
+/// `[network]` (a company CA, a proxy) as the engine's HTTP options, as the app reads them.
+fn network(config: &Config) -> Result<NetworkOptions, String> {
+    let n = &config.network;
+    let options = NetworkOptions::from_config(&n.ca_file, &n.proxy).map_err(|e| e.to_string())?;
+    options.extra_roots().map_err(|e| e.to_string())?;
+    Ok(options)
+}
+
+/// An HTTP client that honours `[network]`: the engine's and the refresh/revocation calls'.
+fn http_client(config: &Config, limits: &Limits) -> Result<reqwest::Client, String> {
+    build_client_with(limits, &network(config)?).map_err(|e| e.to_string())
 }
 
 fn client(config: &Config) -> Result<Client, String> {
@@ -140,7 +156,9 @@ fn client(config: &Config) -> Result<Client, String> {
         "qrlogin-cli",
         env!("CARGO_PKG_VERSION"),
     ));
-    Client::new(cc).map_err(|e| e.to_string())
+    let http = http_client(config, &cc.limits)?;
+    let transport = Arc::new(ReqwestTransport::new(http.clone(), &cc.limits));
+    Client::with_transport(cc, transport, http).map_err(|e| e.to_string())
 }
 
 fn session_options(config: &Config) -> SessionOptions {

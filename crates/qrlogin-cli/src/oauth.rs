@@ -39,12 +39,10 @@ fn client_pairs(config: &Config) -> Result<Vec<(&'static str, String)>, String> 
     Ok(p)
 }
 
-fn http() -> Result<reqwest::Client, String> {
-    qrlogin_core::trust::install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .map_err(|e| e.to_string())
+/// The engine's client set-up (its TLS, `network.ca_file`, `network.proxy`, timeouts), so a
+/// refresh reaches a server behind a company CA or proxy as the login did.
+fn http(config: &Config) -> Result<reqwest::Client, String> {
+    crate::http_client(config, &qrlogin_core::http::Limits::default())
 }
 
 /// A refreshed session (the refresh token rotates when the server rotates it).
@@ -57,7 +55,7 @@ pub async fn refresh(config: &Config, s: &Remembered) -> Result<Remembered, Stri
     let mut form = client_pairs(config)?;
     form.push(("grant_type", "refresh_token".into()));
     form.push(("refresh_token", rt.to_owned()));
-    let r = http()?
+    let r = http(config)?
         .post(&e.token)
         .form(&form)
         .send()
@@ -98,7 +96,7 @@ pub async fn revoke(config: &Config, s: &Remembered) -> Result<(), String> {
         "token",
         s.refresh_token.clone().unwrap_or_else(|| s.token.clone()),
     ));
-    let r = http()?
+    let r = http(config)?
         .post(&url)
         .form(&form)
         .send()

@@ -268,6 +268,57 @@ fn usage_and_config_errors_exit_2() {
     );
 }
 
+/// `[network]` is the app's: a CA file that cannot be read is a config error naming the key, and
+/// the configured proxy is where the login's requests go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_keys_are_honoured_like_the_app() {
+    let env = env().await;
+    let out = cli(
+        &env,
+        "v3",
+        &["--set", "network.ca_file=/nonexistent/ca.pem", "login"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("network.ca_file"),
+        "{out:?}"
+    );
+
+    // A "proxy" that only records the first request line it is sent.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("network.proxy=http://{}", proxy.local_addr().unwrap());
+    let mut child = cli(&env, "v3", &["--set", &proxy_url, "login", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first_line = tokio::time::timeout(Duration::from_secs(30), async {
+        use tokio::io::AsyncBufReadExt;
+        let (conn, _) = proxy.accept().await.unwrap();
+        let mut line = String::new();
+        tokio::io::BufReader::new(conn)
+            .read_line(&mut line)
+            .await
+            .unwrap();
+        line
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let first_line = first_line.expect("the CLI went to the proxy");
+    let server = env
+        .running
+        .base_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    assert!(
+        first_line.contains(&server),
+        "a proxied request names the server: {first_line:?}"
+    );
+}
+
 /// `--json` against our server in every dialect: one LoginEvent per line, the QR's text
 /// approved on the phone, `loggedIn`, exit 0, and the session saved for `token`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

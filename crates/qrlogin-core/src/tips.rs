@@ -266,7 +266,7 @@ pub fn default_text_for(key: TipKey, lang: Lang, variant: TitleVariant) -> &'sta
             }
             (TitleVariant::Device, ZhCn) => "用手机 <strong>相机</strong> 扫码登录，或在手机上打开网址并输入代码",
             (TitleVariant::Device, En) => {
-                "scan with your phone's <strong>camera</strong>, or open the address on your phone and enter the code"
+                "Scan with your phone's <strong>camera</strong>, or open the address on your phone and enter the code"
             }
         },
         (Scanned, ZhCn) => "用户已扫码，等待确认",
