@@ -14,7 +14,7 @@ const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'touchstart', 
  * Starts the app on `doc`. `bridge` defaults to the real one; tests and the preview page pass the
  * same module after installing a fake window.__TAURI__. Returns a handle for tests.
  */
-export function startApp(doc, { bridge = realBridge } = {}) {
+export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultView.location.reload() } = {}) {
   const win = doc.defaultView;
   const $ = (id) => doc.getElementById(id);
   let view = initialView(normalizeLang(win?.navigator?.language));
@@ -149,11 +149,21 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   async function doSignOut(reason = 'button') {
     let notice = null;
+    let freshPage = false;
     try {
       const result = await bridge.signOut(reason);
       notice = SIGN_OUT_NOTICE[result?.server] ?? null;
+      freshPage = Boolean(result?.freshPage);
     } catch {
       // The shell forgets the session locally even if the server is unreachable; go on.
+    }
+    if (freshPage) {
+      // A kiosk: the next person gets a page that never showed this one's profile (no DOM, no
+      // decoded avatar, nothing in this page's JavaScript heap). The new page starts the login
+      // and says how the sign-out went (app_info.signedOut).
+      update({ ...initialView(view.lang), notice });
+      reload();
+      return;
     }
     await beginLogin(notice);
   }
@@ -331,7 +341,9 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       applyInfo({});
     }
     const lang = LANGS.includes(info.lang) ? info.lang : normalizeLang(info.lang ?? view.lang);
-    view = { ...view, lang };
+    // This page replaced one a kiosk sign-out ended: it says what that sign-out did.
+    const notice = SIGN_OUT_NOTICE[info.signedOut] ?? view.notice;
+    view = { ...view, lang, notice };
     applyChrome(doc, lang);
     render(doc, view);
 

@@ -7,6 +7,7 @@ use crate::attempts;
 use crate::backend;
 use crate::error::AppError;
 use crate::remembered_at_start;
+use crate::revocation_queue::Outcome;
 use crate::signed_in::{self, SignOutResult};
 use crate::state::AppState;
 use qrlogin_core::events::LoginEvent;
@@ -48,6 +49,8 @@ pub struct AppInfo {
     /// events go to it, as after `start_login` (the QR the shell made while the page loaded comes
     /// at once), so the page needs no second call before the QR.
     pub login_started: bool,
+    /// This page replaced one that a kiosk sign-out reloaded: what that sign-out did at the server (`revoked` | `pending` | `localOnly`), for the QR screen's notice; else null.
+    pub signed_out: Option<Outcome>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +90,7 @@ async fn info_of(state: &AppState, remembered: bool, login_started: bool) -> App
         demo: embedded,
         remembered,
         login_started,
+        signed_out: None,
     }
 }
 
@@ -130,7 +134,13 @@ pub async fn app_info_with<R: Runtime>(
     } else {
         false
     };
-    Ok(info_of(state, remembered, login_started).await)
+    let mut info = info_of(state, remembered, login_started).await;
+    info.signed_out = state
+        .signed_out_for_next_page
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    Ok(info)
 }
 
 /// The remembered session, if the server still takes it (signed_in.rs: refreshed first when
@@ -172,7 +182,17 @@ pub async fn sign_out<R: Runtime>(
     reason: Option<String>,
 ) -> Result<SignOutResult, AppError> {
     let why = reason.as_deref().unwrap_or("button");
-    signed_in::sign_out(&app, &state, why).await
+    let mut result = signed_in::sign_out(&app, &state, why).await?;
+    if state.config.kiosk.enabled && result.server.is_some() {
+        // The next person gets a page that never showed this one's profile: the page reloads,
+        // and the new one says how this sign-out went.
+        *state
+            .signed_out_for_next_page
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = result.server;
+        result.fresh_page = true;
+    }
+    Ok(result)
 }
 
 #[tauri::command]

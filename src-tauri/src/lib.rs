@@ -21,6 +21,7 @@ pub mod sign_out_cli;
 pub mod signed_in;
 pub mod startup;
 pub mod state;
+pub mod web_process;
 pub mod webview_memory;
 pub mod window_state;
 
@@ -54,6 +55,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             startup::mark("setup");
             if let Some(window) = app.get_webview_window("main") {
                 webview_memory::apply(&window);
+                web_process::watch(&window);
                 if kiosk {
                     kiosk::apply(&window);
                 }

@@ -51,6 +51,9 @@ pub struct SignOutResult {
     /// `revoked`: the server confirmed; `pending`: it could not be reached, it will be told
     /// later; `localOnly`: it has no way to revoke; `null`: nobody was signed in.
     pub server: Option<Outcome>,
+    /// A kiosk: the page is to reload, so that the next person gets one that never showed this
+    /// one's profile; the fresh page starts the login and shows this sign-out's notice.
+    pub fresh_page: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -189,7 +192,10 @@ pub async fn sign_out<R: Runtime>(
         .map_err(|e| AppError::Store(e.to_string()))?;
     let Some(entry) = entry else {
         tracing::info!(why, "sign out: nobody was signed in");
-        return Ok(SignOutResult { server: None });
+        return Ok(SignOutResult {
+            server: None,
+            fresh_page: false,
+        });
     };
     let current = current(state).await;
     let outcome = match tokio::time::timeout(
@@ -210,6 +216,7 @@ pub async fn sign_out<R: Runtime>(
     tracing::info!(why, server = ?outcome, "signed out");
     Ok(SignOutResult {
         server: Some(outcome),
+        fresh_page: false,
     })
 }
 

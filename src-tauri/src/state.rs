@@ -3,6 +3,7 @@
 
 use crate::attempts::First;
 use crate::backend::Backend;
+use crate::revocation_queue::Outcome;
 use qrlogin_core::config::Config;
 use qrlogin_core::refresh::SessionKeeper;
 use qrlogin_core::session::LoginSession;
@@ -45,6 +46,9 @@ pub struct AppState {
     revoker: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// Which tips the window shows now, so a tip edited meanwhile is shown again (live_config.rs).
     pub on_screen: Mutex<Option<qrlogin_core::events::OnScreen>>,
+    /// A kiosk sign-out's result at the server, for the page that reloads after it: its
+    /// `app_info` takes it and the QR screen says "Signed out.".
+    pub signed_out_for_next_page: Mutex<Option<Outcome>>,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
             revoker_running: AtomicBool::new(false),
             revoker: Mutex::new(None),
             on_screen: Mutex::new(None),
+            signed_out_for_next_page: Mutex::new(None),
         }
     }
 

@@ -11,6 +11,7 @@ mod s12_faults_in_window;
 mod s13_device_dialect;
 mod s14_typed_code;
 mod s15_window_state;
+mod s16_web_process;
 mod s1_happy_path;
 mod s2_cancel;
 mod s3_expiry;

@@ -1,6 +1,7 @@
 //! Scenario 8: Kiosk mode: full screen, and an idle signed-in user is signed out back to a fresh QR after a
 //! visible warning with a countdown; the token the kiosk held is then dead at the server too
-//! (introspection says `active: false`), and the QR screen says "Signed out.".
+//! (introspection says `active: false`), the page has been reloaded (nothing of the page that showed
+//! the profile is left in its JavaScript heap), and the QR screen says "Signed out.".
 //!
 //! Xvfb has no window manager, so "full screen" cannot be asserted through window geometry with
 //! any confidence: the test asserts the kiosk chrome (`body.kiosk`, no demo/LAN extras) and only
@@ -62,6 +63,11 @@ async fn s8_kiosk_idle_sign_out() {
         .await;
     }
 
+    // A value in the JavaScript heap of the page that shows Frank's profile: the page reloads at
+    // the sign-out, so it must not survive it.
+    app.exec("window.__lastPerson = 'frank'; return true;", vec![])
+        .await;
+
     // Hands off. The warning shows the countdown, then the user is signed out.
     let warn_by = Duration::from_secs((IDLE_SECS - WARN_SECS) as u64 + 20);
     let deadline = std::time::Instant::now() + warn_by;
@@ -118,6 +124,16 @@ async fn s8_kiosk_idle_sign_out() {
         app.fail_with(
             "4-signed-out",
             "the idle sign-out left the token active at the server",
+        )
+        .await;
+    }
+    let left = app.exec("return typeof window.__lastPerson;", vec![]).await;
+    if left != "undefined" {
+        app.fail_with(
+            "4-signed-out",
+            format!(
+                "the page after the sign-out still holds the last person's page state ({left})"
+            ),
         )
         .await;
     }

@@ -67,7 +67,7 @@ impl AppHome {
         self.data_dir().join(IDENTIFIER).join("logs")
     }
 
-    fn env(&self) -> Vec<(String, String)> {
+    pub fn env(&self) -> Vec<(String, String)> {
         let p = |s: &str| self.dir.path().join(s).to_string_lossy().into_owned();
         let mut env = vec![
             (

@@ -96,12 +96,12 @@ export function disposeAll() {
 }
 
 /** Boots the real app on a fresh page with a fake shell. */
-export async function bootApp(responses = {}, { appInfo } = {}, beforeStart = () => {}) {
+export async function bootApp(responses = {}, { appInfo, reload } = {}, beforeStart = () => {}) {
   const dom = makeDom();
   const fake = installFakeTauri(dom, appInfo ? { app_info: appInfo, ...responses } : responses);
   beforeStart(fake);
   const { startApp } = await import('../app.js');
-  const app = startApp(dom.window.document);
+  const app = startApp(dom.window.document, reload ? { reload } : {});
   running.push({ app, dom });
   await app.ready;
   await settle();

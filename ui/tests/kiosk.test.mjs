@@ -96,3 +96,35 @@ test('a sign-in in kiosk mode starts the idle timer', async () => {
   mock.timers.tick(50_000);
   assert.ok(isShown($('kiosk-warning')));
 });
+
+test('a kiosk sign-out reloads the page: the profile goes at once, and the fresh page starts the login', async () => {
+  fakeClock();
+  let reloads = 0;
+  const { fake, doc, $ } = await bootApp({
+    app_info: KIOSK_INFO, restore_session: PROFILE,
+    sign_out: { server: 'revoked', freshPage: true },
+  }, { reload: () => { reloads++; } });
+  assert.equal(doc.body.dataset.state, 'profile');
+  const startsBefore = fake.count('start_login');
+  mock.timers.tick(50_000); // the warning
+  mock.timers.tick(10_000); // its countdown
+  await settle();
+  assert.equal(fake.count('sign_out'), 1);
+  assert.equal(reloads, 1, 'the page reloads');
+  assert.equal(doc.body.dataset.state, 'loading', 'the profile is gone at once');
+  assert.ok(!isShown($('profile')), 'the last person\'s profile is not on screen');
+  assert.equal(fake.count('start_login'), startsBefore, 'the fresh page starts the login, not this one');
+});
+
+test('the fresh page after a kiosk sign-out says what the sign-out did', async () => {
+  for (const [server, words] of [['revoked', 'Signed out.'], ['pending', null]]) {
+    const { $ } = await bootApp({ app_info: { ...KIOSK_INFO, remembered: false, loginStarted: true, signedOut: server } });
+    await settle();
+    assert.ok(isShown($('notice')), `notice shown for ${server}`);
+    if (words) assert.equal($('notice').textContent, words);
+    else assert.ok($('notice').textContent.length > 0);
+  }
+  const plain = await bootApp({ app_info: { ...KIOSK_INFO, remembered: false, loginStarted: true, signedOut: null } });
+  await settle();
+  assert.ok(!isShown(plain.$('notice')), 'no notice on an ordinary start');
+});
