@@ -48,6 +48,9 @@ pub struct AppInfo {
     /// events go to it, as after `start_login` (the QR the shell made while the page loaded comes
     /// at once), so the page needs no second call before the QR.
     pub login_started: bool,
+    /// A benchmark writes a paint log (`QRLOGIN_PAINT_LOG`): the page reports its start-up marks
+    /// after its first QR paint.
+    pub paint_log: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,6 +90,7 @@ async fn info_of(state: &AppState, remembered: bool, login_started: bool) -> App
         demo: embedded,
         remembered,
         login_started,
+        paint_log: crate::paint_log::enabled(),
     }
 }
 
@@ -218,7 +222,12 @@ pub async fn set_lang(state: State<'_, AppState>, lang: String) -> Result<(), Ap
 /// The page reports paints here so that benchmarks can measure start-to-QR and confirm-to-profile
 /// on one monotonic clock; the log records them too.
 #[tauri::command]
-pub fn ui_painted(state: State<'_, AppState>, what: String) {
+pub fn ui_painted(state: State<'_, AppState>, what: String, ago_ms: Option<f64>) {
+    if let Some(ago) = ago_ms {
+        // One of the page's start-up marks, sent after the QR was painted (app.js).
+        crate::paint_log::record_ago(&format!("startup-page-{what}"), ago);
+        return;
+    }
     let since_start = state.started.elapsed();
     tracing::info!(what = %what, ms = since_start.as_secs_f64() * 1000.0, "painted");
     crate::paint_log::record(&what);
