@@ -338,6 +338,14 @@ export function startApp(doc, { bridge = realBridge } = {}) {
 
   async function boot() {
     wire();
+    // The first attempt's channel goes with the first question: with nothing remembered the
+    // shell hands it the QR it made while this page loaded, in the same round trip. It is sent
+    // first, so that the four listen calls below are not ahead of it in the IPC queue.
+    const seq = ++loginSeq;
+    mark('ask');
+    const asked = bridge.appInfo((event) => {
+      if (seq === loginSeq) onEvent(event);
+    });
     // Listening starts beside the first question rather than before it: one round trip less.
     const listening = Promise.all([
       bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
@@ -345,14 +353,7 @@ export function startApp(doc, { bridge = realBridge } = {}) {
       bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
       bridge.onConfigReloaded?.(onConfigReloaded)?.catch(() => {}),
     ]);
-    // The first attempt's channel goes with the first question: with nothing remembered the
-    // shell hands it the QR it made while this page loaded, in the same round trip.
-    const seq = ++loginSeq;
     try {
-      mark('ask');
-      const asked = bridge.appInfo((event) => {
-        if (seq === loginSeq) onEvent(event);
-      });
       applyInfo(await asked);
       mark('answered');
     } catch {
