@@ -228,6 +228,7 @@ pub fn ui_painted(state: State<'_, AppState>, what: String, ago_ms: Option<f64>)
         crate::paint_log::record_ago(&format!("startup-page-{what}"), ago);
         return;
     }
+    crate::startup::painted();
     let since_start = state.started.elapsed();
     tracing::info!(what = %what, ms = since_start.as_secs_f64() * 1000.0, "painted");
     crate::paint_log::record(&what);
