@@ -323,15 +323,14 @@ export function startApp(doc, { bridge = realBridge } = {}) {
     $('lang').addEventListener('change', (e) => changeLang(e.target.value));
     $('demo-show').addEventListener('click', showDemo);
     $('lan-toggle').addEventListener('change', (e) => toggleLan(e.target.checked));
-    $('qr').addEventListener('load', () => {
-      mark('qr-loaded');
+    $('qr').addEventListener('qrshown', () => {
+      mark('qr-shown');
       finishCrossFade(doc);
       // transitionend never comes if the webview skips the transition (hidden window): make sure
       // the old code cannot stay on top of the new one.
       later(() => clearPreviousQr(doc), 600);
       painted('qr');
     });
-    $('qr').addEventListener('error', () => clearPreviousQr(doc));
     $('qr-prev').addEventListener('transitionend', () => clearPreviousQr(doc));
     for (const type of ACTIVITY_EVENTS) doc.addEventListener(type, onActivity, { capture: true, passive: true });
   }
