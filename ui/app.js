@@ -10,6 +10,9 @@ import {
 
 const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'touchstart', 'wheel'];
 
+/** performance.now() when this module started: the first start-up mark of the page. */
+const SCRIPT_STARTED = globalThis.performance?.now?.() ?? 0;
+
 /**
  * Starts the app on `doc`. `bridge` defaults to the real one; tests and the preview page pass the
  * same module after installing a fake window.__TAURI__. Returns a handle for tests.
@@ -20,6 +23,11 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
   let view = initialView(normalizeLang(win?.navigator?.language));
   let info = null;
   let loginSeq = 0; // events from an older channel (a restarted login) are ignored
+  // Start-up marks (ms on the page's clock), reported after the first QR paint when a benchmark
+  // asks (info.paintLog): make bench's breakdown of what happens between page load and paint.
+  const clock = () => win?.performance?.now?.() ?? 0;
+  const marks = { script: SCRIPT_STARTED, boot: clock() };
+  const mark = (what) => { if (!(what in marks)) marks[what] = clock(); };
   let tick = null;
   const kiosk = { enabled: false, idleMs: 0, warnMs: 0, idleTimer: null, warnTimer: null, deadline: 0,
     returnFocus: null };
@@ -60,14 +68,30 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
   }
 
   function onEvent(event) {
+    if (event?.event === 'qrReady') mark('qr-event');
     update(applyEvent(view, event));
+    if (event?.event === 'qrReady') mark('qr-rendered');
     if (event?.event === 'loggedIn') painted('profile');
   }
 
   /** Tells the shell something was painted: rAF runs before paint, the timeout right after it. */
   function painted(what) {
     const raf = win?.requestAnimationFrame?.bind(win) ?? ((fn) => setTimeout(fn, 16));
-    raf(() => later(() => { bridge.uiPainted(what).catch(() => {}); }, 0));
+    raf(() => later(() => {
+      bridge.uiPainted(what).catch(() => {});
+      if (what === 'qr') reportMarks();
+    }, 0));
+  }
+
+  let marksReported = false;
+  function reportMarks() {
+    if (marksReported || !info?.paintLog || !bridge.uiMark) return;
+    marksReported = true;
+    const now = clock();
+    // The navigation's start (0 on this clock), then the page's own steps.
+    for (const [what, at] of [['nav', 0], ...Object.entries(marks)]) {
+      bridge.uiMark(what, Math.max(0, now - at)).catch(() => {});
+    }
   }
 
   // ---- timers: QR countdown and "retrying in N s" ---------------------------------------------
@@ -309,20 +333,28 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
     $('lang').addEventListener('change', (e) => changeLang(e.target.value));
     $('demo-show').addEventListener('click', showDemo);
     $('lan-toggle').addEventListener('change', (e) => toggleLan(e.target.checked));
-    $('qr').addEventListener('load', () => {
+    $('qr').addEventListener('qrshown', () => {
+      mark('qr-shown');
       finishCrossFade(doc);
       // transitionend never comes if the webview skips the transition (hidden window): make sure
       // the old code cannot stay on top of the new one.
       later(() => clearPreviousQr(doc), 600);
       painted('qr');
     });
-    $('qr').addEventListener('error', () => clearPreviousQr(doc));
     $('qr-prev').addEventListener('transitionend', () => clearPreviousQr(doc));
     for (const type of ACTIVITY_EVENTS) doc.addEventListener(type, onActivity, { capture: true, passive: true });
   }
 
   async function boot() {
     wire();
+    // The first attempt's channel goes with the first question: with nothing remembered the
+    // shell hands it the QR it made while this page loaded, in the same round trip. It is sent
+    // first, so that the four listen calls below are not ahead of it in the IPC queue.
+    const seq = ++loginSeq;
+    mark('ask');
+    const asked = bridge.appInfo((event) => {
+      if (seq === loginSeq) onEvent(event);
+    });
     // Listening starts beside the first question rather than before it: one round trip less.
     const listening = Promise.all([
       bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
@@ -330,13 +362,9 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
       bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
       bridge.onConfigReloaded?.(onConfigReloaded)?.catch(() => {}),
     ]);
-    // The first attempt's channel goes with the first question: with nothing remembered the
-    // shell hands it the QR it made while this page loaded, in the same round trip.
-    const seq = ++loginSeq;
     try {
-      applyInfo(await bridge.appInfo((event) => {
-        if (seq === loginSeq) onEvent(event);
-      }));
+      applyInfo(await asked);
+      mark('answered');
     } catch {
       applyInfo({});
     }

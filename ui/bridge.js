@@ -114,3 +114,8 @@ export async function copyText(text) {
 export async function uiPainted(what) {
   return invoke('ui_painted', { what });
 }
+
+/** A start-up mark the page took `agoMs` ago (benchmarks: make bench's breakdown). */
+export async function uiMark(what, agoMs) {
+  return invoke('ui_painted', { what, agoMs });
+}

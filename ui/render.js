@@ -6,6 +6,7 @@
 // server string goes in textContent, and images are used only when they are data:image/ URLs.
 
 import { t } from './i18n.js';
+import { inlineQr } from './qr_svg.js';
 
 /** States that show a QR image (possibly dimmed). */
 const QR_STATES = new Set(['waiting', 'scanned', 'authorized', 'cancelled', 'expired']);
@@ -319,38 +320,56 @@ function announce(status, line) {
 const announced = new WeakMap();
 
 /**
- * Shows view.qr in #qr. A new code that replaces a visible one cross-fades: the old image is copied
- * to #qr-prev on top and fades out once the new one has loaded (app.js listens for `load`).
+ * Shows view.qr in #qr: the core's QR as inline SVG (qr_svg.js: painted with the next frame), any
+ * other image as an <img>. A new code that replaces a visible one cross-fades: the old drawing
+ * moves to #qr-prev on top and fades out once the new one is shown. #qr dispatches `qrshown` when
+ * the new code is on screen (at once for SVG, on the image's `load` otherwise; app.js listens);
+ * `data-src` names the code it shows.
  */
 function renderQr(doc, view) {
-  const img = doc.getElementById('qr');
+  const box = doc.getElementById('qr');
   const prev = doc.getElementById('qr-prev');
   const visible = Boolean(view.qr?.src) && QR_STATES.has(view.state);
   const src = view.qr?.src ?? null;
-  if (src && img.getAttribute('src') !== src) {
-    const old = img.getAttribute('src');
-    const crossFade = Boolean(old) && !img.hidden && view.qr.generation > 1;
+  if (src && box.dataset.src !== src) {
+    const crossFade = Boolean(box.dataset.src) && !box.hidden && view.qr.generation > 1;
     if (crossFade) {
-      prev.src = old;
+      prev.replaceChildren(...box.childNodes);
       prev.classList.remove('fading');
       prev.hidden = false;
-      img.classList.remove('fade-in');
+      box.classList.remove('fade-in');
     } else {
-      prev.hidden = true;
-      prev.removeAttribute('src');
-      img.classList.add('fade-in');
+      clearPreviousQr(doc);
+      // A first code is there at once (a person is waiting to scan it); a renewed one that had
+      // nothing to cross-fade from fades in.
+      box.classList.toggle('fade-in', view.qr.generation > 1);
     }
-    img.dataset.generation = String(view.qr.generation);
-    img.src = src;
+    box.dataset.generation = String(view.qr.generation);
+    box.dataset.src = src;
+    const svg = inlineQr(doc, src);
+    if (svg) {
+      box.replaceChildren(svg);
+      box.dispatchEvent(new doc.defaultView.Event('qrshown'));
+    } else {
+      const img = doc.createElement('img');
+      img.alt = '';
+      img.addEventListener('load', () => box.dispatchEvent(new doc.defaultView.Event('qrshown')), { once: true });
+      img.addEventListener('error', () => clearPreviousQr(doc), { once: true });
+      img.src = src;
+      box.replaceChildren(img);
+    }
   }
   if (!visible) {
     prev.hidden = true;
-    if (!src) img.removeAttribute('src');
+    if (!src) {
+      box.replaceChildren();
+      delete box.dataset.src;
+    }
   }
-  show(img, visible);
+  show(box, visible);
 }
 
-/** Called when the new #qr has loaded: fade the previous code out over it. */
+/** Called when the new #qr is shown: fade the previous code out over it. */
 export function finishCrossFade(doc) {
   const prev = doc.getElementById('qr-prev');
   if (!prev.hidden) prev.classList.add('fading');
@@ -361,7 +380,7 @@ export function clearPreviousQr(doc) {
   const prev = doc.getElementById('qr-prev');
   prev.hidden = true;
   prev.classList.remove('fading');
-  prev.removeAttribute('src');
+  prev.replaceChildren();
 }
 
 function renderRetry(doc, view) {

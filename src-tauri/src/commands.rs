@@ -49,8 +49,12 @@ pub struct AppInfo {
     /// events go to it, as after `start_login` (the QR the shell made while the page loaded comes
     /// at once), so the page needs no second call before the QR.
     pub login_started: bool,
-    /// This page replaced one that a kiosk sign-out reloaded: what that sign-out did at the server (`revoked` | `pending` | `localOnly`), for the QR screen's notice; else null.
+    /// This page replaced one that a kiosk sign-out reloaded: what that sign-out did at the
+    /// server (`revoked` | `pending` | `localOnly`), for the QR screen's notice; else null.
     pub signed_out: Option<Outcome>,
+    /// A benchmark writes a paint log (`QRLOGIN_PAINT_LOG`): the page reports its start-up marks
+    /// after its first QR paint.
+    pub paint_log: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +95,7 @@ async fn info_of(state: &AppState, remembered: bool, login_started: bool) -> App
         remembered,
         login_started,
         signed_out: None,
+        paint_log: crate::paint_log::enabled(),
     }
 }
 
@@ -238,7 +243,13 @@ pub async fn set_lang(state: State<'_, AppState>, lang: String) -> Result<(), Ap
 /// The page reports paints here so that benchmarks can measure start-to-QR and confirm-to-profile
 /// on one monotonic clock; the log records them too.
 #[tauri::command]
-pub fn ui_painted(state: State<'_, AppState>, what: String) {
+pub fn ui_painted(state: State<'_, AppState>, what: String, ago_ms: Option<f64>) {
+    if let Some(ago) = ago_ms {
+        // One of the page's start-up marks, sent after the QR was painted (app.js).
+        crate::paint_log::record_ago(&format!("startup-page-{what}"), ago);
+        return;
+    }
+    crate::startup::painted();
     let since_start = state.started.elapsed();
     tracing::info!(what = %what, ms = since_start.as_secs_f64() * 1000.0, "painted");
     crate::paint_log::record(&what);

@@ -41,10 +41,14 @@ pub struct Embedded {
     pub lan: bool,
 }
 
+/// On a first start the demo user is made once the window has painted, or after this long.
+const DEMO_USER_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Embedded {
     /// Opens the data dir (creating pool, keys and the demo app on first start) and serves. On a
-    /// first start the demo user is made right after, in the background: the first QR needs the
-    /// app, not the user, and the user's password hash is the slowest step of a first start.
+    /// first start the demo user is made in the background once the window has painted (or after
+    /// [`DEMO_USER_AFTER`]): the first QR needs the app, not the user, and the user's password hash
+    /// is the slowest step of a first start.
     pub async fn start(data_dir: &Path, lan: bool, port: u16) -> Result<Self, AppError> {
         let server = Server::open(OpenOptions::new(data_dir.join("server")))
             .await
@@ -56,6 +60,8 @@ impl Embedded {
         if new_user {
             let (server, demo, path) = (server.clone(), demo.clone(), demo_file(data_dir));
             tokio::spawn(async move {
+                // Argon2 takes a core for a while: after the window's first paint, not beside it.
+                crate::startup::first_paint_or(DEMO_USER_AFTER).await;
                 let made = make_demo_user(&server, &demo, &path).await;
                 if let Err(e) = &made {
                     tracing::error!(error = %e, "could not make the demo user");

@@ -4,6 +4,22 @@
 use std::io::Write;
 
 pub fn record(what: &str) {
+    record_at(what, monotonic_ns());
+}
+
+/// Whether a paint log is being written (the page then reports its own start-up marks).
+pub fn enabled() -> bool {
+    std::env::var_os("QRLOGIN_PAINT_LOG").is_some()
+}
+
+/// A mark the page took `ago_ms` before it reported it (its start-up marks are sent after the
+/// QR is painted, so that reporting them does not slow what they measure).
+pub fn record_ago(what: &str, ago_ms: f64) {
+    let ago_ns = (ago_ms.clamp(0.0, 600_000.0) * 1e6) as u128;
+    record_at(what, monotonic_ns().saturating_sub(ago_ns));
+}
+
+fn record_at(what: &str, ns: u128) {
     let Ok(path) = std::env::var("QRLOGIN_PAINT_LOG") else {
         return;
     };
@@ -12,7 +28,7 @@ pub fn record(what: &str) {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .take(32)
         .collect();
-    let line = format!("{what} {}\n", monotonic_ns());
+    let line = format!("{what} {ns}\n");
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -33,3 +33,21 @@ pub fn mark(what: &'static str) {
     tracing::info!(milestone = what, ms = format!("{ms:.1}"), "startup");
     crate::paint_log::record(&format!("startup-{what}"));
 }
+
+/// The page has painted its first QR or profile (`ui_painted`), or `wait` has passed: what a
+/// first start can leave until then (the demo user's Argon2 hash, embedded.rs) waits here, so that
+/// it does not take a core from the webview while the window is still coming up.
+pub async fn first_paint_or(wait: std::time::Duration) {
+    let mut painted = first_paint().subscribe();
+    let _ = tokio::time::timeout(wait, painted.wait_for(|p| *p)).await;
+}
+
+/// Called when the page reports a paint.
+pub fn painted() {
+    first_paint().send_if_modified(|p| !std::mem::replace(p, true));
+}
+
+fn first_paint() -> &'static tokio::sync::watch::Sender<bool> {
+    static PAINTED: OnceLock<tokio::sync::watch::Sender<bool>> = OnceLock::new();
+    PAINTED.get_or_init(|| tokio::sync::watch::channel(false).0)
+}

@@ -23,8 +23,11 @@ fn web_pss_kib(root: i32) -> u64 {
 }
 
 const SVG_JS: &str = r#"
-  const img = document.getElementById('qr');
-  const base = window.__probeBase || (window.__probeBase = atob(img.src.split(',')[1]));
+  // The app draws its QR inline now; the probe measures what an <img> of the same SVG costs.
+  const box = document.getElementById('qr');
+  let img = box.querySelector('img');
+  if (!img) { img = document.createElement('img'); box.appendChild(img); }
+  const base = window.__probeBase || (window.__probeBase = atob(box.dataset.src.split(',')[1]));
   const n = arguments[0];
   const svg = arguments[1] ? base.replace('</svg>', '<!--' + (n % 2) + '--></svg>')
                            : base.replace('</svg>', '<!--' + n + '--></svg>');
@@ -36,7 +39,10 @@ const PNG_JS: &str = r#"
   const g = c.getContext('2d'); g.fillStyle = '#fff'; g.fillRect(0, 0, 300, 300);
   g.fillStyle = '#000'; g.font = '40px sans-serif'; g.fillText(String(arguments[0]), 20, 150);
   const url = c.toDataURL('image/png');
-  document.getElementById('qr').src = url;
+  const box = document.getElementById('qr');
+  let img = box.querySelector('img');
+  if (!img) { img = document.createElement('img'); box.appendChild(img); }
+  img.src = url;
   return url.length;"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +80,7 @@ async fn probe() {
                 // a script with the event in it); the page's CSP forbids eval() itself.
                 if svg.is_empty() {
                     svg = app
-                        .exec("return document.getElementById('qr').src;", vec![])
+                        .exec("return document.getElementById('qr').dataset.src;", vec![])
                         .await
                         .as_str()
                         .unwrap_or_default()

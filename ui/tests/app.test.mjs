@@ -60,9 +60,10 @@ test('events pushed on the channel drive the page through to the profile', async
   fake.push('loggedIn', { profile: PROFILE, tipHtml: 'Done' });
   assert.equal(doc.body.dataset.state, 'profile');
   assert.equal($('profile-nickname').textContent, 'Alice Liddell');
-  await until(() => fake.count('ui_painted') > 0); // rAF + timeout: after the paint
-  await new Promise((r) => setTimeout(r, 80)); // and no second report
-  assert.deepEqual(fake.calls.filter((c) => c.cmd === 'ui_painted').map((c) => c.args), [{ what: 'profile' }]);
+  await until(() => fake.count('ui_painted') > 1); // rAF + timeout: after the paint
+  await new Promise((r) => setTimeout(r, 80)); // and no second report of either
+  const painted = fake.calls.filter((c) => c.cmd === 'ui_painted').map((c) => c.args.what).sort();
+  assert.deepEqual(painted, ['profile', 'qr']);
 });
 
 test('a remembered session shows the profile at once, without starting a login', async () => {
@@ -75,13 +76,25 @@ test('a remembered session shows the profile at once, without starting a login',
   assert.equal(fake.calls.filter((c) => c.cmd === 'ui_painted' && c.args.what === 'profile').length, 1);
 });
 
-test('the QR image load reports ui_painted("qr") after paint', async () => {
-  const { fake, dom, $ } = await bootApp();
+test('the inline QR reports ui_painted("qr") after the next paint, once', async () => {
+  const { fake, $ } = await bootApp();
   fake.push('qrReady', qrReady());
-  assert.equal(fake.count('ui_painted'), 0, 'not before the image has loaded');
-  $('qr').dispatchEvent(new dom.window.Event('load'));
+  assert.ok($('qr').querySelector('svg path'), 'the core\'s SVG is drawn inline');
+  assert.equal(fake.count('ui_painted'), 0, 'not before the frame is painted');
   await until(() => fake.count('ui_painted') > 0);
   await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual(fake.calls.filter((c) => c.cmd === 'ui_painted').map((c) => c.args), [{ what: 'qr' }]);
+});
+
+test('a QR image that is not the core\'s SVG reports ui_painted("qr") when the image has loaded', async () => {
+  const { fake, dom, $ } = await bootApp();
+  fake.push('qrReady', qrReady({ svg: null }));
+  const img = $('qr').querySelector('img');
+  assert.ok(img, 'a PNG is shown as an image');
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(fake.count('ui_painted'), 0, 'not before the image has loaded');
+  img.dispatchEvent(new dom.window.Event('load'));
+  await until(() => fake.count('ui_painted') > 0);
   assert.deepEqual(fake.calls.filter((c) => c.cmd === 'ui_painted').map((c) => c.args), [{ what: 'qr' }]);
 });
 
@@ -283,8 +296,8 @@ test('every element id of contracts.md §5 exists', async () => {
     copy-link profile profile-avatar profile-nickname profile-username profile-email profile-phone profile-expires
     sign-out lang demo-show demo-username demo-password lan-toggle kiosk-warning kiosk-countdown`.split(/\s+/);
   for (const id of ids) assert.ok(doc.getElementById(id), `#${id}`);
-  assert.equal(doc.getElementById('qr').tagName, 'IMG');
-  assert.ok(doc.getElementById('qr').alt.length > 10);
+  assert.equal(doc.getElementById('qr').getAttribute('role'), 'img');
+  assert.ok(doc.getElementById('qr').getAttribute('aria-label').length > 10);
   assert.equal(doc.getElementById('status').getAttribute('aria-live'), 'polite');
 });
 

@@ -17,14 +17,14 @@ async function waiting() {
 
 test('an edited tip replaces the one on screen at once, without a new QR', async () => {
   const { fake, $, doc } = await waiting();
-  const src = $('qr').getAttribute('src');
+  const src = $('qr').dataset.src;
   assert.equal($('tip').innerHTML, 'Old <b>title</b>');
   fake.emit('config-reloaded', { applied: true, error: null, restart: [],
     tips: { event: 'qrReady', tipHtml: 'New <b>title</b>', retryTipHtml: null } });
   await settle();
   assert.equal($('tip').innerHTML, 'New <b>title</b>');
   assert.equal(doc.body.dataset.state, 'waiting');
-  assert.equal($('qr').getAttribute('src'), src, 'the same QR stays');
+  assert.equal($('qr').dataset.src, src, 'the same QR stays');
   assert.ok(!isShown($('notice')));
 });
 

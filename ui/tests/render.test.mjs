@@ -42,8 +42,9 @@ test('qrReady shows the SVG QR with alt text, tip markup, countdown and steps', 
   const { doc, $ } = show([['qrReady', qrReady({ expiresAt: now + 90_000, ttlMs: 120_000 })]], { now });
   assert.equal(doc.body.dataset.state, 'waiting');
   assert.ok(isShown($('qr')));
-  assert.equal($('qr').getAttribute('src'), SVG_1);
-  assert.equal($('qr').alt, "QR code to sign in. Can't scan? Use the link below.");
+  assert.equal($('qr').dataset.src, SVG_1);
+  assert.equal($('qr').querySelector('svg path').getAttribute('d'), 'M4 4h7v7H4z', 'drawn inline');
+  assert.equal($('qr').getAttribute('aria-label'), "QR code to sign in. Can't scan? Use the link below.");
   assert.ok(!isShown($('spinner')));
   assert.ok(!$('qr-box').classList.contains('dimmed'));
   // Allowed markup from Rust renders as markup.
@@ -69,9 +70,10 @@ test('qrReady shows the SVG QR with alt text, tip markup, countdown and steps', 
 
 test('the PNG is used when the SVG is missing, and nothing when neither is a data:image URL', () => {
   let r = show([['qrReady', qrReady({ svg: null })]]);
-  assert.equal(r.$('qr').getAttribute('src'), PNG_1);
+  assert.equal(r.$('qr').querySelector('img').getAttribute('src'), PNG_1);
   r = show([['qrReady', qrReady({ svg: 'https://evil.example/qr.svg', png: 'javascript:alert(1)' })]]);
-  assert.equal(r.$('qr').getAttribute('src'), null);
+  assert.equal(r.$('qr').dataset.src, undefined);
+  assert.equal(r.$('qr').children.length, 0);
   assert.ok(!isShown(r.$('qr')));
 });
 
@@ -207,7 +209,8 @@ test('a refreshed QR replaces the expired tip and cross-fades over the old one',
   // render() ran once with the final view: the first code was never on screen, so no cross-fade.
   assert.equal(doc.body.dataset.state, 'waiting');
   assert.equal($('tip').textContent, 'Scan again');
-  assert.equal($('qr').getAttribute('src'), SVG_2);
+  assert.equal($('qr').dataset.src, SVG_2);
+  assert.equal($('qr').querySelector('svg path').getAttribute('d'), 'M18 4h7v7h-7z');
 });
 
 test('cross-fade: the old code is kept in #qr-prev on top while the new one loads', () => {
@@ -217,9 +220,10 @@ test('cross-fade: the old code is kept in #qr-prev on top while the new one load
   render(doc, view);
   view = applyEvent(view, { event: 'qrReady', data: qrReady({ svg: SVG_2, generation: 2 }) });
   render(doc, view);
-  assert.equal(doc.getElementById('qr').getAttribute('src'), SVG_2);
+  assert.equal(doc.getElementById('qr').querySelector('svg path').getAttribute('d'), 'M18 4h7v7h-7z');
   assert.ok(!doc.getElementById('qr-prev').hidden);
-  assert.equal(doc.getElementById('qr-prev').getAttribute('src'), SVG_1);
+  assert.equal(doc.getElementById('qr-prev').querySelector('svg path').getAttribute('d'), 'M4 4h7v7H4z',
+    'the old code stays on top until the new one is shown');
   assert.equal(doc.getElementById('status').textContent, 'A new QR code is shown.');
 });
 
