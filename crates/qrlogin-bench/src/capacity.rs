@@ -242,18 +242,23 @@ pub async fn run(p: Params) -> Result<Value, String> {
         std::fs::write(&path, ours.pid.to_string()).map_err(|e| e.to_string())?;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    // Timed from the confirm being sent too: the woken waiters are answered while the confirm's
+    // own reply is on its way, so "after it returned" is often 0 and says little by itself.
+    let fan_sent = monotonic_ns();
     phone
         .confirm(&page, None)
         .await
         .map_err(|e| e.to_string())?;
     let fan_confirmed = monotonic_ns();
     let mut fan_last = fan_confirmed;
+    let mut fan_last_any = fan_sent;
     let mut fan_ok = 0;
     for w in fan {
         if let Ok(Some((at, ok))) = w.await {
             if ok {
                 fan_ok += 1;
                 fan_last = fan_last.max(at);
+                fan_last_any = fan_last_any.max(at);
             }
         }
     }
@@ -286,6 +291,8 @@ pub async fn run(p: Params) -> Result<Value, String> {
             "waiters": p.waiters, "held": fan_held, "authorized_answers": fan_ok,
             "rss_before_kib": rss_fan_before, "rss_held_kib": rss_fan,
             "confirm_to_last_answer_ms": fan_ms,
+            "confirm_sent_to_last_answer_ms": (fan_last_any - fan_sent) as f64 / 1e6,
+            "confirm_round_trip_ms": (fan_confirmed - fan_sent) as f64 / 1e6,
         },
     }))
 }

@@ -92,16 +92,18 @@ impl Server {
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let limiter = Arc::new(Limiter::new(options.rate_limits));
-        let mut state = AppState::new(
+        let state = AppState::new(
             self.clone(),
             &public_url,
             Arc::clone(&limiter),
             shutdown_rx.clone(),
-        );
-        state.held_polls = HeldPolls::new(&options.edge);
-        if let Some(w) = wechat {
-            state.wechat = w;
-        }
+        )
+        .with(|s| {
+            s.held_polls = HeldPolls::new(&options.edge);
+            if let Some(w) = wechat {
+                s.wechat = w;
+            }
+        });
         let held_polls = Arc::clone(&state.held_polls);
         let app = routes::router(state);
         let task = tokio::spawn(conn::serve(
