@@ -79,8 +79,21 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
     const raf = win?.requestAnimationFrame?.bind(win) ?? ((fn) => setTimeout(fn, 16));
     raf(() => later(() => {
       bridge.uiPainted(what).catch(() => {});
+      listen();
       if (what === 'qr') reportMarks();
     }, 0));
+  }
+
+  /** Starts listening to the shell's events, once; resolves when every listener is in place. */
+  let listening = null;
+  function listen() {
+    listening ??= Promise.all([
+      bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
+      bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
+      bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
+      bridge.onConfigReloaded?.(onConfigReloaded)?.catch(() => {}),
+    ]);
+    return listening;
   }
 
   let marksReported = false;
@@ -348,20 +361,12 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
   async function boot() {
     wire();
     // The first attempt's channel goes with the first question: with nothing remembered the
-    // shell hands it the QR it made while this page loaded, in the same round trip. It is sent
-    // first, so that the four listen calls below are not ahead of it in the IPC queue.
+    // shell hands it the QR it made while this page loaded, in the same round trip.
     const seq = ++loginSeq;
     mark('ask');
     const asked = bridge.appInfo((event) => {
       if (seq === loginSeq) onEvent(event);
     });
-    // Listening starts beside the first question rather than before it: one round trip less.
-    const listening = Promise.all([
-      bridge.onSessionEnded?.(onSessionEnded)?.catch(() => {}),
-      bridge.onSessionRefreshed?.(onSessionRefreshed)?.catch(() => {}),
-      bridge.onRevocationDelivered?.(onRevocationDelivered)?.catch(() => {}),
-      bridge.onConfigReloaded?.(onConfigReloaded)?.catch(() => {}),
-    ]);
     try {
       applyInfo(await asked);
       mark('answered');
@@ -377,12 +382,15 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
 
     if (info.remembered === false) {
       // Nothing to restore: the shell already started the first attempt while this page loaded;
-      // its events come on the channel above (or start_login hands them over at once).
-      await Promise.all([info.loginStarted ? null : beginLogin(view.notice), listening]);
+      // its events come on the channel above (or start_login hands them over at once). The
+      // listeners follow the first paint (or a second), so that their four IPC calls are not
+      // ahead of the QR's.
+      later(listen, 1000);
+      if (!info.loginStarted) await beginLogin(view.notice);
       return;
     }
     // Restoring can end the session (`session-ended`): the listener must be in place first.
-    await listening;
+    await listen();
     // A broken remembered session is just "not signed in".
     const profile = await bridge.restoreSession().catch(() => null);
     if (profile) {
