@@ -74,7 +74,10 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
     if (event?.event === 'loggedIn') painted('profile');
   }
 
-  /** Tells the shell something was painted: rAF runs before paint, the timeout right after it. */
+  /**
+   * Tells the shell something was painted (rAF runs before paint, the timeout right after it);
+   * the event listeners start then, behind the paint report (see boot).
+   */
   function painted(what) {
     const raf = win?.requestAnimationFrame?.bind(win) ?? ((fn) => setTimeout(fn, 16));
     raf(() => later(() => {
@@ -374,7 +377,7 @@ export function startApp(doc, { bridge = realBridge, reload = () => doc.defaultV
       applyInfo({});
     }
     const lang = LANGS.includes(info.lang) ? info.lang : normalizeLang(info.lang ?? view.lang);
-    // This page replaced one a kiosk sign-out ended: it says what that sign-out did.
+    // This page was reloaded by a kiosk sign-out: it says what that sign-out did at the server.
     const notice = SIGN_OUT_NOTICE[info.signedOut] ?? view.notice;
     view = { ...view, lang, notice };
     applyChrome(doc, lang);
