@@ -15,7 +15,7 @@ use qrlogin_core::profile::Profile;
 use qrlogin_core::tips::Lang;
 use serde::Serialize;
 use tauri::ipc::{Channel, JavaScriptChannelId};
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -196,8 +196,35 @@ pub async fn sign_out<R: Runtime>(
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = result.server;
         result.fresh_page = true;
+        renew_web_process_past_budget(&app).await;
     }
     Ok(result)
+}
+
+/// A kiosk's sign-out: the page's web process is replaced once it has grown past
+/// `kiosk.web_process_budget_mib` (web_process_budget.rs). The page then starts over in the new
+/// process and never reads this command's answer; if the process cannot be ended, the page
+/// reloads itself on `freshPage` as usual.
+async fn renew_web_process_past_budget<R: Runtime>(app: &AppHandle<R>) {
+    let budget = app.state::<AppState>().config.kiosk.web_process_budget_mib;
+    let handle = app.clone();
+    let over = tauri::async_runtime::spawn_blocking(move || {
+        handle.state::<AppState>().web_process.over_budget(budget)
+    })
+    .await
+    .ok()
+    .flatten();
+    let (Some(over), Some(window)) = (over, app.get_webview_window("main")) else {
+        return;
+    };
+    if crate::web_process::renew(&window).await {
+        tracing::info!(
+            pid = over.pid,
+            grown_mib = over.grown_kib / 1024,
+            budget_mib = budget,
+            "renewed the page's web process at the sign-out: it had grown past its budget"
+        );
+    }
 }
 
 #[tauri::command]
@@ -243,13 +270,23 @@ pub async fn set_lang(state: State<'_, AppState>, lang: String) -> Result<(), Ap
 /// The page reports paints here so that benchmarks can measure start-to-QR and confirm-to-profile
 /// on one monotonic clock; the log records them too.
 #[tauri::command]
-pub fn ui_painted(state: State<'_, AppState>, what: String, ago_ms: Option<f64>) {
+pub fn ui_painted<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    what: String,
+    ago_ms: Option<f64>,
+) {
     if let Some(ago) = ago_ms {
         // One of the page's start-up marks, sent after the QR was painted (app.js).
         crate::paint_log::record_ago(&format!("startup-page-{what}"), ago);
         return;
     }
     crate::startup::painted();
+    if state.config.kiosk.enabled && what == "qr" {
+        // The web process's size after its first page, the kiosk's budget's baseline; off the
+        // UI thread (this command runs on it), /proc is read there.
+        tauri::async_runtime::spawn_blocking(move || app.state::<AppState>().web_process.painted());
+    }
     let since_start = state.started.elapsed();
     tracing::info!(what = %what, ms = since_start.as_secs_f64() * 1000.0, "painted");
     crate::paint_log::record(&what);

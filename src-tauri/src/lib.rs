@@ -22,6 +22,7 @@ pub mod signed_in;
 pub mod startup;
 pub mod state;
 pub mod web_process;
+pub mod web_process_budget;
 pub mod webview_memory;
 pub mod window_state;
 

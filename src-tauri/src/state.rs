@@ -49,6 +49,8 @@ pub struct AppState {
     /// A kiosk sign-out's result at the server, for the page that reloads after it: its
     /// `app_info` takes it and the QR screen says "Signed out.".
     pub signed_out_for_next_page: Mutex<Option<Outcome>>,
+    /// The page's web process's size after its first page (a kiosk renews it past a budget).
+    pub web_process: crate::web_process_budget::Tracker,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             revoker: Mutex::new(None),
             on_screen: Mutex::new(None),
             signed_out_for_next_page: Mutex::new(None),
+            web_process: Default::default(),
         }
     }
 

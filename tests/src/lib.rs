@@ -6,6 +6,7 @@
 //! logs to `target/e2e/<scenario>-*`.
 
 pub mod app;
+pub mod bare;
 pub mod config;
 /// The misbehaving proxy of the core's failure tests, shared by path so both suites grow one.
 #[path = "../../crates/qrlogin-core/tests/common/fault.rs"]

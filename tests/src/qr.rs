@@ -9,6 +9,11 @@ pub fn decode(png: &[u8]) -> Vec<String> {
         Ok(img) => img.to_luma8(),
         Err(e) => panic!("the screenshot is not a readable image: {e}"),
     };
+    decode_gray(img)
+}
+
+/// Every QR code in a grey image (a screen read without a driver: bare.rs).
+pub fn decode_gray(img: image::GrayImage) -> Vec<String> {
     let mut found = decode_luma(img.clone());
     if found.is_empty() {
         // A dark theme draws light modules on dark: a camera app copes by trying the negative.

@@ -42,6 +42,7 @@ const KEY_DOCS: &[KeyDoc] = &[
     KeyDoc { key: "kiosk.enabled", default: "false", doc: "kiosk mode: full screen, sign out when idle" },
     KeyDoc { key: "kiosk.idle_sign_out_secs", default: "120", doc: "sign out after this many seconds without input" },
     KeyDoc { key: "kiosk.warn_secs", default: "10", doc: "warn this many seconds before the idle sign-out" },
+    KeyDoc { key: "kiosk.web_process_budget_mib", default: "64", doc: "at a sign-out, start the page over in a new web process once the old one's private memory grew this many MiB past its first page (WebKit keeps part of every login until its process ends); 0 = at every sign-out" },
     KeyDoc { key: "network.ca_file", default: "\"\"", doc: "a PEM file with one or more CA certificates to trust on top of the operating system's store (a company CA that signs the server's certificate)" },
     KeyDoc { key: "network.proxy", default: "\"system\"", doc: "system (HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY from the environment) | none (always direct) | a proxy URL: http://, https://, socks5:// or socks5h:// (DNS through the proxy)" },
 ];

@@ -239,6 +239,11 @@ pub struct KioskConfig {
     pub enabled: bool,
     pub idle_sign_out_secs: u64,
     pub warn_secs: u64,
+    /// At a sign-out, the page's web process is replaced by a new one once its private memory
+    /// has grown this much (MiB) past what it held after its first page; 0 = at every sign-out.
+    /// WebKit keeps some of what each login allocates for as long as the process lives
+    /// (docs/soak/kiosk/NOTES.md), and only a new process gives it back.
+    pub web_process_budget_mib: u64,
 }
 
 impl Default for KioskConfig {
@@ -247,6 +252,7 @@ impl Default for KioskConfig {
             enabled: false,
             idle_sign_out_secs: 120,
             warn_secs: 10,
+            web_process_budget_mib: 64,
         }
     }
 }
