@@ -34,13 +34,16 @@ pub struct OverBudget {
 
 impl Tracker {
     /// A QR was painted: the first paint of a web process sets its baseline.
+    /// Later paints of the same process (every new QR) only look up its PID.
     pub fn painted(&self) {
-        let Some((pid, anon_kib)) = measure() else {
+        let Some(pid) = current_web_process() else {
             return;
         };
         let mut baseline = self.baseline.lock().unwrap_or_else(|p| p.into_inner());
         if baseline.map(|b| b.pid) != Some(pid) {
-            *baseline = Some(Baseline { pid, anon_kib });
+            if let Some(anon_kib) = anonymous_kib_of(pid) {
+                *baseline = Some(Baseline { pid, anon_kib });
+            }
         }
     }
 
@@ -58,9 +61,17 @@ impl Tracker {
 
 /// The web process's PID and its private (anonymous) memory in kiB.
 fn measure() -> Option<(i32, u64)> {
-    let pid = web_process_of(std::process::id() as i32, Path::new("/proc"))?;
+    let pid = current_web_process()?;
+    Some((pid, anonymous_kib_of(pid)?))
+}
+
+fn current_web_process() -> Option<i32> {
+    web_process_of(std::process::id() as i32, Path::new("/proc"))
+}
+
+fn anonymous_kib_of(pid: i32) -> Option<u64> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    Some((pid, anonymous_kib(&rollup)?))
+    anonymous_kib(&rollup)
 }
 
 /// The first live `WebKitWebProcess` among `root`'s descendants under `proc`.
